@@ -1,0 +1,1 @@
+"""Operations: ordered steps over hosts (deploy, rollback, env push, lock, details...)."""

@@ -1,0 +1,1 @@
+"""Test fixtures shipped with the package: the real test fleet (network namespaces, dockerd, sshd, registry)."""
