@@ -1,0 +1,180 @@
+"""Kamal's secrets: `.kamal/secrets-common` then `.kamal/secrets[.<destination>]`, loaded lazily.
+
+Behaviour ported from Kamal 2.12 (`lib/kamal/secrets.rb`, `lib/kamal/cli/secrets.rb`):
+
+* file names are `<secrets_path>-common` and `<secrets_path>` (or `<secrets_path>.<destination>`,
+  and then the plain file is not read); missing files are skipped; later files win;
+* each file is parsed on its own by dotenv's rules (dotenv.py), so `$VAR` in one file does not see
+  keys of another (only the environment);
+* nothing is read or run until a value is asked for; loading happens once, behind a lock, because
+  `$(command)` substitutions may be slow or prompt;
+* a `$(kamal secrets ...)` substitution runs in-process with `--inline` (extract works; fetch needs a
+  vault CLI and is refused with a clear message: kamal_nb does not implement adapters).
+
+Values come out as `Secret` (kamal_nb.redaction), never as bare strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from kamal_nb.config import dotenv
+from kamal_nb.config.errors import ConfigError
+from kamal_nb.config.ruby_eval import blank
+from kamal_nb.redaction import Secret
+
+DEFAULT_SECRETS_PATH = ".kamal/secrets"
+
+
+class Secrets:
+    """The secrets of one configuration and destination, read on first use."""
+
+    def __init__(
+        self,
+        secrets_path: str | os.PathLike[str] = DEFAULT_SECRETS_PATH,
+        destination: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """`secrets_path` as written in deploy.yml (shown as-is in messages), resolved against `cwd`
+        (Kamal's working directory, the project root; default: the process's). `env` is what `$VAR`
+        and commands see (default: os.environ at load time)."""
+        self._secrets_path = os.fspath(secrets_path)
+        self._destination = destination
+        self._env = env
+        self._cwd = os.fspath(cwd) if cwd is not None else None
+        self._lock = threading.Lock()
+        self._values: dict[str, Secret] | None = None
+        # Problems Kamal silently tolerates (see dotenv.IgnoredFileError), for views to show.
+        self.warnings: list[str] = []
+
+    # -- what Kamal reads ----------------------------------------------------------------------
+    def filenames(self) -> list[str]:
+        """Every file Kamal would look for, in order (Kamal's `secrets_filenames`)."""
+        suffix = f".{self._destination}" if self._destination else ""
+        return [f"{self._secrets_path}-common", f"{self._secrets_path}{suffix}"]
+
+    def files(self) -> list[str]:
+        """The files that exist and are (or will be) read, as named in messages."""
+        return [name for name in self.filenames() if os.path.exists(self._resolve(name))]
+
+    @property
+    def loaded(self) -> bool:
+        return self._values is not None
+
+    # -- values --------------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Secret:
+        values = self._load()
+        if key in values:
+            return values[key]
+        files = self.files()
+        if files:
+            raise ConfigError(f"Secret '{key}' not found in {', '.join(files)}")
+        raise ConfigError(f"Secret '{key}' not found, no secret files ({', '.join(self.filenames())}) provided")
+
+    def get(self, key: str) -> Secret | None:
+        return self._load().get(key)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the key is defined at all (even as an empty value)."""
+        return key in self._load()
+
+    def is_present(self, key: str) -> bool:
+        """Kamal's `secrets.key?`: defined and not blank (used for ssh.key_data)."""
+        value = self._load().get(key)
+        return value is not None and not blank(value.reveal())
+
+    def keys(self) -> list[str]:
+        return list(self._load())
+
+    def to_dict(self) -> dict[str, Secret]:
+        return dict(self._load())
+
+    def _load(self) -> dict[str, Secret]:
+        values = self._values
+        if values is not None:
+            return values
+        with self._lock:
+            if self._values is None:
+                self._values = self._read_all()
+            return self._values
+
+    def _read_all(self) -> dict[str, Secret]:
+        env = dict(os.environ) if self._env is None else self._env
+        merged: dict[str, str] = {}
+        for name in self.files():
+            full_path = Path(self._resolve(name))
+            if full_path.is_dir():
+                continue  # dotenv ignores EISDIR; Kamal still lists the name
+            text = dotenv.read_dotenv_text(full_path, display_path=name)
+            try:
+                values = dotenv.parse(text, path=name, env=env, cwd=self._cwd, inline_kamal=run_inline)
+            except dotenv.IgnoredFileError as ignored:
+                self.warnings.append(f"{ignored}: Kamal ignores the whole file {name} when this happens")
+                continue
+            merged.update(values)
+        return {key: Secret(value) for key, value in merged.items()}
+
+    def _resolve(self, name: str) -> str:
+        if self._cwd is None or os.path.isabs(name):
+            return name
+        return os.path.join(self._cwd, name)
+
+
+# -- `kamal secrets ...` commands --------------------------------------------------------------
+
+
+def extract(name: str, secrets_json: str) -> str:
+    """`kamal secrets extract NAME SECRETS_JSON --inline`: the value of key NAME, or of the first key
+    ending in `/NAME`. The CLI form prints this followed by a newline."""
+    try:
+        parsed = json.loads(secrets_json)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"kamal secrets extract: invalid JSON: {error.msg}") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError("kamal secrets extract: SECRETS_JSON must be a JSON object")
+    value = parsed.get(name)
+    if value is None or value is False:
+        # Ruby's `parsed[name] || find { ends with /name }`: nil and false fall through.
+        value = next((v for k, v in parsed.items() if k.endswith(f"/{name}")), None)
+    if value is None:
+        raise ConfigError(f"Could not find secret {name}")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    raise ConfigError(f"kamal secrets extract: secret {name} is not a string")
+
+
+def print_secrets(secrets: Secrets) -> str:
+    """`kamal secrets print`: `KEY=VALUE` per secret, values revealed (it is a debugging command)."""
+    lines = [f"{key}={value.reveal()}" for key, value in secrets.to_dict().items()]
+    # Ruby's puts adds a newline only to lines that do not already end with one.
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def fetch(*_args: str) -> str:
+    """`kamal secrets fetch` needs a vault's CLI (op, bw, lpass, aws...); kamal_nb runs no adapters."""
+    raise ConfigError(
+        "kamal secrets fetch needs a secret adapter's CLI (1password, bitwarden, lastpass, aws, gcp, "
+        "doppler, enpass, passbolt), which kamal_nb does not run: fetch the value in your shell and pass "
+        "it through the environment, e.g. KEY=$KEY in .kamal/secrets"
+    )
+
+
+def run_inline(words: list[str]) -> str:
+    """A `$(kamal secrets ...)` substitution, run in-process as Kamal does (`words` after "kamal")."""
+    if len(words) < 2 or words[0] != "secrets":
+        raise ConfigError(f"`kamal {' '.join(words)}` is not a kamal secrets command kamal_nb can run")
+    command, args = words[1], [word for word in words[2:] if word != "--inline"]
+    if command == "extract":
+        if len(args) != 2:
+            raise ConfigError(f"kamal secrets extract takes NAME and SECRETS_JSON, got {len(args)} argument(s)")
+        return extract(args[0], args[1])
+    if command == "fetch":
+        return fetch(*args)
+    raise ConfigError(f"`kamal secrets {command}` cannot be used inside a secrets file")
