@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite: the real test fleet, brought up once per test run."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kamal_nb.testing.fleet import Fleet, FleetInfo, missing_requirements
+
+REPO = Path(__file__).resolve().parent.parent
+# The test fleet has its own names and subnet, so that a demo fleet (10.200.0.0/24) can stay up.
+TEST_FLEET = {"prefix": "kt-", "bridge": "ktbr0", "subnet": "10.201.0"}
+FLEET_HOSTS = 3
+_timings: dict[str, float] = {}
+
+
+def make_test_fleet() -> Fleet:
+    base = os.environ.get("KAMAL_NB_TEST_FLEET_BASE") or REPO / ".fleet" / "test"
+    return Fleet(base, **TEST_FLEET)
+
+
+@pytest.fixture(scope="session")
+def fleet_control() -> Iterator[Fleet]:
+    """The running test fleet's controller; skipped (failed under CI=true) where it cannot run."""
+    reasons = missing_requirements()
+    if reasons:
+        message = "the real test fleet cannot run here: " + "; ".join(reasons)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: fleet tests must run, not skip)")
+        pytest.skip(message)
+    fleet = make_test_fleet()
+    started = time.monotonic()
+    try:
+        fleet.up(FLEET_HOSTS)
+        _timings["bring-up"] = time.monotonic() - started
+        yield fleet
+    finally:
+        _timings["tear-down"] = fleet.down()
+        leftovers = fleet.leftover_pids()
+        assert not leftovers, f"processes of the test fleet still running after down: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def fleet(fleet_control: Fleet) -> FleetInfo:
+    """Where the test fleet's hosts, registry, keys and engines are."""
+    return fleet_control.info()
+
+
+@pytest.fixture
+def clean_fleet(fleet_control: Fleet, fleet: FleetInfo) -> FleetInfo:
+    """The fleet with every host wiped: no containers, images, volumes, ~/.kamal or registry login."""
+    fleet_control.reset_hosts()
+    return fleet
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _timings:
+        parts = ", ".join(f"{what} {seconds:.2f}s" for what, seconds in _timings.items())
+        terminalreporter.write_line(f"test fleet ({FLEET_HOSTS} hosts): {parts}")
