@@ -1,0 +1,120 @@
+"""Find, render, parse and merge the config files, then build the Config (``Configuration.create_from``).
+
+``config/deploy.yml`` then ``config/deploy.<destination>.yml``: each rendered as ERB (with
+KAMAL_DESTINATION set first, so templates can branch on it), parsed with Psych's rules, and deep-merged
+(hashes merge, arrays are replaced). Secrets files are opened lazily by the secrets layer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from kamal_nb.config import erb
+from kamal_nb.config.assemble import Source, build_config
+from kamal_nb.config.errors import ConfigError
+from kamal_nb.config.kamal1_hints import kamal1_hints
+from kamal_nb.config.model import Config
+from kamal_nb.config.psych_yaml import load as load_yaml
+from kamal_nb.config.ruby_values import RubySymbol, deep_merge, ruby_to_s
+from kamal_nb.config.secret_source import SecretsSource
+from kamal_nb.config.secrets import DEFAULT_SECRETS_PATH, Secrets
+from kamal_nb.config.validation import ValidationError
+
+DEFAULT_CONFIG_FILE = "config/deploy.yml"
+
+
+def load_config(
+    config_file: str | os.PathLike[str] = DEFAULT_CONFIG_FILE,
+    *,
+    destination: str | None = None,
+    version: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    secrets: SecretsSource | None = None,
+) -> Config:
+    """Load a Kamal config as ``kamal -c FILE -d DEST --version V`` would, from project dir ``root``.
+
+    ``env`` defaults to this process's environment; it is copied, never modified (Kamal sets
+    KAMAL_DESTINATION in its own process env; here only the copy handed to templates and secrets
+    commands gets it). ``secrets`` replaces the secrets files (tests).
+    """
+    project = Path(root if root is not None else os.getcwd()).resolve()
+    environment = dict(os.environ if env is None else env)
+    if destination is not None:
+        environment["KAMAL_DESTINATION"] = destination
+    else:
+        environment.pop("KAMAL_DESTINATION", None)
+
+    files = config_files(project / config_file, destination)
+    raw = load_raw_config(files, environment=environment, cwd=str(project))
+    secrets_source = secrets if secrets is not None else _secrets(project, raw, destination, environment)
+    source = Source(config_files=tuple(str(f) for f in files), root=str(project), environment=environment)
+    try:
+        return build_config(raw, secrets=secrets_source, destination=destination, version=version, source=source)
+    except ValidationError as error:
+        raise error.located(_blame(files, raw, error.message), kamal1_hints(raw, project)) from None
+
+
+def config_files(config_file: Path, destination: str | None) -> list[Path]:
+    """The base file, then the destination's (``deploy.yml`` -> ``deploy.staging.yml``)."""
+    files = [config_file]
+    if destination is not None:
+        files.append(config_file.with_name(f"{config_file.stem}.{destination}.yml"))
+    return files
+
+
+def load_raw_config(files: list[Path], *, environment: Mapping[str, str], cwd: str) -> dict[object, object]:
+    merged: dict[object, object] = {}
+    for file in files:
+        merged = deep_merge(merged, _load_file(file, environment=environment, cwd=cwd))
+    return merged
+
+
+def _load_file(file: Path, *, environment: Mapping[str, str], cwd: str) -> dict[object, object]:
+    if not file.is_file():
+        raise ConfigError(f"Configuration file not found in {file}")
+    try:
+        template = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file: {error}", path=str(file)) from None
+    rendered = _render_erb(template, path=str(file), env=environment, cwd=cwd)
+    document = load_yaml(rendered, path=str(file))
+    if not isinstance(document, dict):
+        kind = "empty" if document is None else f"a {type(document).__name__}, not a hash of settings"
+        raise ConfigError(f"the configuration is {kind}", path=str(file))
+    # Kamal symbolizes the root keys: `service:` and `:service:` are the same key.
+    return {(key.name if isinstance(key, RubySymbol) else key): value for key, value in document.items()}
+
+
+def _render_erb(template: str, *, path: str, env: Mapping[str, str], cwd: str) -> str:
+    # A template without tags renders to itself in ERB; skip the interpreter entirely then.
+    if "<%" not in template:
+        return template
+    return erb.render(template, path=path, env=env, cwd=cwd)
+
+
+def _secrets(
+    project: Path, raw: Mapping[object, object], destination: str | None, env: Mapping[str, str]
+) -> SecretsSource:
+    setting = raw.get("secrets_path")
+    # As written (messages name files the way Kamal does), resolved against the project directory.
+    secrets_path = ruby_to_s(setting) if isinstance(setting, str) and setting else DEFAULT_SECRETS_PATH
+    return Secrets(secrets_path, destination, env, cwd=project)
+
+
+def _blame(files: list[Path], raw: Mapping[object, object], message: str) -> str:
+    """The config file a validation message is about: the last file that sets the message's
+    top-level key (a destination file overrides the base), else all files."""
+    head = message.split(":", 1)[0].split("/", 1)[0]
+    if head in raw and " " not in head:
+        for file in reversed(files):
+            try:
+                text = file.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if f"\n{head}:" in f"\n{text}" or f"\n:{head}:" in f"\n{text}":
+                return str(file)
+        return str(files[0])
+    return ", ".join(str(f) for f in files)

@@ -1,0 +1,51 @@
+"""Every validation case of the Kamal 2.12 conformance file, through kamal_nb's validator.
+
+The file lives in the shared folder beside the repository (../shared), in CI as on a workstation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kamal_nb.config.assemble import build_config
+from kamal_nb.config.validation import ValidationError
+
+CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "kamal-2.12.json"
+
+
+class NoSecrets:
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def is_present(self, key: str) -> bool:
+        return False
+
+
+def _validation_cases() -> list[dict[str, Any]]:
+    if not CONFORMANCE.is_file():
+        return []
+    cases: list[dict[str, Any]] = json.loads(CONFORMANCE.read_text())
+    return [case for case in cases if "expected_error" in case]
+
+
+CASES = _validation_cases()
+
+
+def test_conformance_file_is_there() -> None:
+    assert CONFORMANCE.is_file(), f"missing {CONFORMANCE}"
+    assert len(CASES) == 14
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["source"] for case in CASES])
+def test_validation_case(case: dict[str, Any]) -> None:
+    assert case["assertion"] == "exact"
+    with pytest.raises(ValidationError) as raised:
+        build_config(case["config"], secrets=NoSecrets(), destination=case.get("destination"))
+    assert raised.value.message == case["expected_error"]
