@@ -38,6 +38,11 @@ def render(template: str, *, path: str, env: Mapping[str, str], cwd: str | None 
     KAMAL_DESTINATION in it, or leaves it out, before rendering, as Kamal does). Commands in
     backticks or %x() run through the shell in `cwd` with `env` as their environment.
     """
+    for sentinel in (TEXT_MARK, INSERT_MARK):
+        # The compiled script uses these two control characters as markers; YAML rejects them anyway.
+        if sentinel in template:
+            line = template.count("\n", 0, template.index(sentinel)) + 1
+            raise ConfigError(f"control character {sentinel!r} in template", path=path, line=line)
     script, texts = compile_script(template)
     try:
         tokens = tokenize(script)

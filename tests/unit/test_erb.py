@@ -112,6 +112,7 @@ def test_script_lines_stay_template_lines() -> None:
         ("<%= ENV['A'] == 'a' == 'b' %>", 1, "comparisons cannot be chained"),
         ("a\nb\n<%= \"#{ENV['A']\" %>", 3, "unterminated"),
         ("<%= :sym %>", 1, "unexpected ':'"),
+        ("a\n<%= ENV['\x00'] %>", 2, "control character"),
     ],
 )
 def test_errors_name_file_and_line(template: str, line: int, fragment: str) -> None:
