@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -242,11 +243,17 @@ class Fleet:
         wait_until("the registry", self._registry_answers, 10, self.base / "registry/registry.log")
         for name in names:
             wait_until(
-                f"dockerd on {name}", lambda n=name: self._engine_answers(n), 30, self.node_dir(name) / "dockerd.log"
+                f"dockerd on {name}",
+                functools.partial(self._engine_answers, name),
+                30,
+                self.node_dir(name) / "dockerd.log",
             )
         for name in names[1:]:
             wait_until(
-                f"sshd on {name}", lambda n=name: self._port_open(ips[n], 22), 10, self.node_dir(name) / "sshd.log"
+                f"sshd on {name}",
+                functools.partial(self._port_open, ips[name], 22),
+                10,
+                self.node_dir(name) / "sshd.log",
             )
         info = FleetInfo(
             base=str(self.base),
@@ -496,7 +503,7 @@ class Fleet:
             client.networks.prune()
             for image in client.images.list(all=True):
                 with contextlib.suppress(docker.errors.NotFound):
-                    client.images.remove(image.id, force=True)
+                    client.images.remove(str(image.id), force=True)
         finally:
             client.close()
         home = self.node_dir(host.name) / "root"
@@ -590,14 +597,49 @@ class Fleet:
         return sorted((t for t in targets if t.startswith(f"{self.base}/")), key=len, reverse=True)
 
 
-@contextlib.contextmanager
-def running_fleet(hosts: int = 3, **kwargs: str) -> Iterator[FleetInfo]:
-    """A fleet for the duration of a ``with`` block, torn down even on failure."""
-    fleet = Fleet(**kwargs)  # type: ignore[arg-type]
-    try:
-        yield fleet.up(hosts)
-    finally:
-        fleet.down()
+def show(info: FleetInfo) -> str:
+    """One SSH round trip per host, in parallel: what each host says about itself, as a table."""
+    import pandas as pd
+    from fabric import Config, ThreadingGroup
+
+    started = time.monotonic()
+    group = ThreadingGroup(
+        *info.host_ips,
+        user=info.ssh_user,
+        config=Config(overrides={"run": {"in_stream": False, "hide": True, "warn": True}}),
+        connect_kwargs={"key_filename": info.ssh_key, "look_for_keys": False, "allow_agent": False},
+    )
+    probe = (
+        "hostname; docker version --format '{{.Server.Version}}'; docker ps -q | wc -l; uptime -p 2>/dev/null || true"
+    )
+    results = group.run(probe)
+    rows = []
+    for host in info.hosts:
+        result = next(r for c, r in results.items() if c.host == host.ip)
+        if isinstance(result, Exception):
+            rows.append(
+                {"host": host.ip, "hostname": "", "docker": "", "containers": "", "status": f"FAILED: {result}"}
+            )
+            continue
+        lines: list[str] = [*str(result.stdout).splitlines(), "", "", ""]
+        hostname, docker_version, containers = lines[:3]
+        rows.append(
+            {
+                "host": host.ip,
+                "hostname": hostname,
+                "docker": docker_version,
+                "containers": containers,
+                "status": "ok" if result.exited == 0 else f"exit {result.exited}",
+            }
+        )
+    group.close()
+    table = pd.DataFrame(rows).to_string(index=False)
+    images = "\n".join(f"  {name}: {ref}" for name, ref in info.images.items())
+    return (
+        f"test fleet {info.base}: {len(info.hosts)} hosts, registry {info.registry} "
+        f"(login {info.registry_user}), build engine {info.local_docker_socket}\n\n{table}\n\n"
+        f"images in the registry:\n{images}\n\n(one SSH round trip per host in {time.monotonic() - started:.2f}s)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -608,6 +650,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("hosts", nargs="?", type=int, default=3)
     sub.add_parser("down", help="stop everything the fleet started")
     sub.add_parser("status", help="print the recorded layout as JSON")
+    sub.add_parser("show", help="reach every host over SSH and show what it runs, as a table")
+    sub.add_parser("install", help="install the Debian packages the fleet needs, when missing")
     args = parser.parse_args(argv)
     fleet = Fleet(args.base)
     try:
@@ -616,6 +660,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(asdict(info), indent=2))
         elif args.command == "down":
             fleet.down()
+        elif args.command == "install":
+            install_packages()
+        elif args.command == "show":
+            print(show(fleet.info()))
         else:
             print((fleet.base / "fleet.json").read_text(), end="")
     except (FleetError, FileNotFoundError) as error:
