@@ -159,15 +159,17 @@ class _Assembly:
 
         # -- Kamal's ensure_* checks, in order --
         if is_truthy(self.get("require_destination")) and self.destination is None:
-            raise ValidationError("You must specify a destination")
+            raise ValidationError("You must specify a destination", key="require_destination")
         self._ensure_required_keys(image, roles, accessories_raw)
         self._ensure_minimum_version()
         retain = self.get("retain_containers")
         retain_containers = retain if isinstance(retain, int) else 5
         if retain_containers < 1:
-            raise ValidationError("Must retain at least 1 container")
+            raise ValidationError("Must retain at least 1 container", key="retain_containers")
         if not (isinstance(self.get("service"), str) and re.search(r"^[a-z0-9_-]+$", service, re.I | re.M)):
-            raise ValidationError("Service name can only include alphanumeric characters, hyphens, and underscores")
+            raise ValidationError(
+                "Service name can only include alphanumeric characters, hyphens, and underscores", key="service"
+            )
         hooks_path = ruby_to_s(self.get("hooks_path") or ".kamal/hooks")
         self._ensure_no_traefik_reboot_hooks(hooks_path)
         roles = tuple(self._merge_role_proxy(role, root_proxy) for role in roles)
@@ -414,24 +416,27 @@ class _Assembly:
     ) -> None:
         for key in ("service", "registry"):
             if not is_present(self.get(key)):
-                raise ValidationError(f"Missing required configuration for {key}")
+                raise ValidationError(f"Missing required configuration for {key}", key=key)
         if is_blank(image):
-            raise ValidationError("Missing required configuration for image")
+            raise ValidationError("Missing required configuration for image", key="image")
         if self.get("servers") is None:
             if not is_present(accessories_raw):
-                raise ValidationError("No servers or accessories specified")
+                raise ValidationError("No servers or accessories specified", key="servers")
             return
         primary_name = self._primary_role_name()
         primary = next((role for role in roles if role.name == primary_name), None)
         if primary is None:
-            raise ValidationError(f"The primary_role {primary_name} isn't defined")
+            raise ValidationError(f"The primary_role {primary_name} isn't defined", key="primary_role")
         if not primary.hosts:
-            raise ValidationError(f"No servers specified for the {primary.name} primary_role")
+            raise ValidationError(
+                f"No servers specified for the {primary.name} primary_role", key=f"servers/{primary.name}"
+            )
         if not is_truthy(self.get("allow_empty_roles")):
             for role in roles:
                 if not role.hosts:
                     raise ValidationError(
-                        f"No servers specified for the {role.name} role. You can ignore this with allow_empty_roles: true"
+                        f"No servers specified for the {role.name} role. You can ignore this with allow_empty_roles: true",
+                        key=f"servers/{role.name}",
                     )
 
     def _ensure_minimum_version(self) -> None:
@@ -440,7 +445,9 @@ class _Assembly:
             return
         wanted = ruby_to_s(minimum)
         if _gem_version(wanted) > _gem_version(KAMAL_COMPAT_VERSION):
-            raise ValidationError(f"Current version is {KAMAL_COMPAT_VERSION}, minimum required is {wanted}")
+            raise ValidationError(
+                f"Current version is {KAMAL_COMPAT_VERSION}, minimum required is {wanted}", key="minimum_version"
+            )
 
     def _ensure_no_traefik_reboot_hooks(self, hooks_path: str) -> None:
         directory = os.path.join(self.source.root, hooks_path)
@@ -450,7 +457,9 @@ class _Assembly:
             if os.path.exists(os.path.join(directory, hook))
         ]
         if found:
-            raise ValidationError(f"Found {', '.join(found)}, these should be renamed to (pre|post)-proxy-reboot")
+            raise ValidationError(
+                f"Found {', '.join(found)}, these should be renamed to (pre|post)-proxy-reboot", key="hooks_path"
+            )
 
     @staticmethod
     def _ensure_ssl_hosts(roles: tuple[Role, ...]) -> None:
@@ -459,18 +468,23 @@ class _Assembly:
             if proxy is not None and proxy.ssl and len(role.hosts) > 1 and not proxy.custom_ssl_certificate:
                 raise ValidationError(
                     "SSL is only supported on a single server unless you provide custom certificates, "
-                    f"found {len(role.hosts)} servers for role {role.name}"
+                    f"found {len(role.hosts)} servers for role {role.name}",
+                    key=f"servers/{role.name}/proxy",
                 )
         hosts = [host for role in roles if role.proxy is not None and role.ssl for host in role.proxy.hosts]
         duplicates = [host for host, count in Counter(hosts).items() if count > 1]
         if duplicates:
-            raise ValidationError(f"Different roles can't share the same host for SSL: {', '.join(duplicates)}")
+            raise ValidationError(
+                f"Different roles can't share the same host for SSL: {', '.join(duplicates)}", key="proxy/host"
+            )
 
     @staticmethod
     def _ensure_local_registry_builder(registry: Registry, builder: Builder) -> None:
         remote_build = builder.remote_arches(local_docker_arch())
         if registry.local and remote_build and urlsplit(builder.remote or "").scheme != "ssh":
-            raise ValidationError("Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")
+            raise ValidationError(
+                "Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)", key="builder/remote"
+            )
 
     @staticmethod
     def _ensure_no_conflicting_proxy_runs(roles: tuple[Role, ...], accessories: tuple[Accessory, ...]) -> None:
@@ -479,7 +493,7 @@ class _Assembly:
             proxies = [r.proxy for r in roles if host in r.hosts] + [a.proxy for a in accessories if host in a.hosts]
             runs = {_hashable(p.run.raw) for p in proxies if p is not None and p.run is not None}
             if len(runs) > 1:
-                raise ValidationError(f"Conflicting proxy run configurations for host {host}")
+                raise ValidationError(f"Conflicting proxy run configurations for host {host}", key="proxy/run")
 
     def _hooks_output(self) -> str | Mapping[str, str] | None:
         value = self.get("hooks_output")
@@ -594,7 +608,9 @@ def _level(level: object, hook: str | None) -> str:
     name = ruby_to_s(level)
     if name not in HOOKS_OUTPUT_LEVELS:
         context = f" for hook '{hook}'" if hook is not None else ""
-        raise ValidationError(f"Invalid hooks_output '{name}'{context}, must be one of: quiet, verbose")
+        raise ValidationError(
+            f"Invalid hooks_output '{name}'{context}, must be one of: quiet, verbose", key="hooks_output"
+        )
     return name
 
 
@@ -613,7 +629,7 @@ def _gem_version(text: str) -> tuple[tuple[int, int | str], ...]:
     """Enough of ``Gem::Version`` ordering: numeric segments compare as numbers, and a letter
     segment (a prerelease) sorts before any number."""
     if not re.fullmatch(r"\s*([0-9]+(?:\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?\s*", text):
-        raise ValidationError(f"Malformed version number string {text}")
+        raise ValidationError(f"Malformed version number string {text}", key="minimum_version")
     segments: list[tuple[int, int | str]] = []
     for part in re.findall(r"[0-9]+|[a-z]+", text.replace("-", ".pre."), re.IGNORECASE):
         segments.append((1, int(part)) if part.isdigit() else (0, part))

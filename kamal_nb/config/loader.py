@@ -54,7 +54,7 @@ def load_config(
     try:
         return build_config(raw, secrets=secrets_source, destination=destination, version=version, source=source)
     except ValidationError as error:
-        raise error.located(_blame(files, raw, error.message), kamal1_hints(raw, project)) from None
+        raise error.located(_blame(files, raw, error.key_path), kamal1_hints(raw, project)) from None
 
 
 def config_files(config_file: Path, destination: str | None) -> list[Path]:
@@ -104,11 +104,11 @@ def _secrets(
     return Secrets(secrets_path, destination, env, cwd=project)
 
 
-def _blame(files: list[Path], raw: Mapping[object, object], message: str) -> str:
-    """The config file a validation message is about: the last file that sets the message's
-    top-level key (a destination file overrides the base), else all files."""
-    head = message.split(":", 1)[0].split("/", 1)[0]
-    if head in raw and " " not in head:
+def _blame(files: list[Path], raw: Mapping[object, object], key_path: str) -> str:
+    """The config file a validation error is about: the last file that sets the key's top-level
+    section (a destination file overrides the base), else all the files."""
+    head = key_path.split("/", 1)[0]
+    if head and head in raw:
         for file in reversed(files):
             try:
                 text = file.read_text(encoding="utf-8")

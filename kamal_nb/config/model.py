@@ -20,6 +20,7 @@ from kamal_nb.config.frozen import Frozen
 from kamal_nb.config.proxy import Proxy, ProxyRun
 from kamal_nb.config.registry import Registry
 from kamal_nb.config.roles import Role
+from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
 from kamal_nb.config.ssh import Ssh, Sshkit
 from kamal_nb.config.version import abbreviated, resolve_version
@@ -234,6 +235,33 @@ class Config:
             else:
                 resolved.append(name)
         return tuple(resolved)
+
+    @property
+    def referenced_secret_names(self) -> tuple[str, ...]:
+        """Every secret the configuration refers to: env (root, tags, roles, accessories), registry
+        credentials in array form, builder secrets and custom SSL certificates."""
+        names: list[str] = []
+        envs = [self.env, *self.env_tags.values(), *(e for r in self.roles for e in r.envs.values())]
+        for env in [*envs, *(accessory.env for accessory in self.accessories)]:
+            names.extend(env.secret_names.values())
+        registries = [self.registry, *(a.registry for a in self.accessories if a.registry is not None)]
+        for registry in registries:
+            for setting in (registry.username_setting, registry.password_setting):
+                if isinstance(setting, tuple) and setting:
+                    names.append(ruby_to_s(setting[0]))
+        names.extend(self.builder.secret_names)
+        proxies = [r.proxy for r in self.roles] + [a.proxy for a in self.accessories]
+        for proxy in proxies:
+            if proxy is not None and proxy.custom_ssl_certificate:
+                names += [proxy.certificate_pem_secret or "", proxy.private_key_pem_secret or ""]
+        return tuple(dict.fromkeys(names))
+
+    def check_secrets(self) -> None:
+        """Look up every referenced secret now (Kamal only does when a command needs one): loads
+        the secrets files, running their ``$(…)`` commands, and raises ConfigError naming the first
+        missing secret and the files searched."""
+        for name in self.referenced_secret_names:
+            self.secrets[name]
 
     def hooks_output_for(self, hook: str) -> str | None:
         if isinstance(self.hooks_output, str) or self.hooks_output is None:

@@ -21,16 +21,31 @@ from kamal_nb.config.schema import ANY, BUILT_IN_COMMANDS, Example
 
 
 class ValidationError(ConfigError):
-    """A config Kamal rejects. ``message`` is exactly Kamal's text (what conformance compares);
-    ``str()`` adds the config file(s) it came from and any Kamal 1 migration hints."""
+    """A config Kamal rejects. ``message`` is exactly Kamal's text (what conformance compares).
 
-    def __init__(self, message: str, *, path: str | None = None, hints: Sequence[str] = ()) -> None:
+    ``str()`` adds the config file, the key when Kamal's message does not start with it (e.g.
+    ``Must retain at least 1 container [retain_containers]``), and Kamal 1 migration hints.
+    """
+
+    def __init__(
+        self, message: str, *, key: str | None = None, path: str | None = None, hints: Sequence[str] = ()
+    ) -> None:
         self.message = message
+        self.key = key
         self.hints = tuple(hints)
-        super().__init__("\n".join([message, *(f"  hint: {hint}" for hint in self.hints)]), path=path)
+        shown = message if key is None or message.startswith(f"{key}:") else f"{message} [{key}]"
+        super().__init__("\n".join([shown, *(f"  hint: {hint}" for hint in self.hints)]), path=path)
+
+    @property
+    def key_path(self) -> str:
+        """The slash path of the key at fault (from Kamal's message context, or given)."""
+        if self.key is not None:
+            return self.key
+        head = self.message.split(": ", 1)[0]
+        return head if " " not in head else ""
 
     def located(self, path: str, hints: Sequence[str] = ()) -> ValidationError:
-        return ValidationError(self.message, path=path, hints=(*self.hints, *hints))
+        return ValidationError(self.message, key=self.key, path=path, hints=(*self.hints, *hints))
 
 
 # The Ruby classes Kamal's messages talk about.
