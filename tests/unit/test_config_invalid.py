@@ -77,10 +77,12 @@ def _names_a_file(text: str, case: dict[str, Any]) -> bool:
     return any(name in text for name in names)
 
 
-@pytest.mark.parametrize("case", CASES[::9], ids=[case["name"] for case in CASES[::9]])
+# `config` does not look up env secrets (as in Kamal), so the secrets cases are not CLI failures.
+CLI_CASES = [case for case in CASES if not case["check_secrets"]][::8]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[case["name"] for case in CLI_CASES])
 def test_cli_prints_one_error_line_and_fails(case: dict[str, Any], tmp_path: Path, nothing_runs: None) -> None:
-    if case["check_secrets"]:
-        pytest.skip("`config` does not look up env secrets, as in Kamal")
     _write(tmp_path, case["files"])
     args = argparse.Namespace(
         config_file=str(tmp_path / "config" / "deploy.yml"), destination=case["destination"], app_version="1"
