@@ -49,3 +49,25 @@ def test_validation_case(case: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as raised:
         build_config(case["config"], secrets=NoSecrets(), destination=case.get("destination"))
     assert raised.value.message == case["expected_error"]
+
+
+def _command_cases() -> list[dict[str, Any]]:
+    if not CONFORMANCE.is_file():
+        return []
+    cases: list[dict[str, Any]] = json.loads(CONFORMANCE.read_text())
+    return [case for case in cases if "expected_error" not in case]
+
+
+COMMAND_CASES = _command_cases()
+
+
+@pytest.mark.parametrize("case", COMMAND_CASES, ids=[f"{c['source']}:{c['call']}" for c in COMMAND_CASES])
+def test_command_case_configs_load(case: dict[str, Any]) -> None:
+    """The configs of the command-string cases are valid, and name roles the Config knows."""
+    config = build_config(
+        case["config"], secrets=NoSecrets(), destination=case.get("destination"), version=case.get("version")
+    )
+    if case.get("role"):
+        assert config.role(case["role"]) is not None
+    if case.get("version"):
+        assert config.version == case["version"]
