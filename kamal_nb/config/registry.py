@@ -9,6 +9,7 @@ from kamal_nb.config.frozen import Frozen
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
 from kamal_nb.config.validation import is_local_registry
+from kamal_nb.redaction import Secret
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,11 @@ class Registry:
     def username(self, secrets: SecretsSource) -> str | SecretValue | None:
         return _lookup(self.username_setting, secrets)
 
-    def password(self, secrets: SecretsSource) -> str | SecretValue | None:
-        return _lookup(self.password_setting, secrets)
+    def password(self, secrets: SecretsSource) -> SecretValue | None:
+        """Always a redacted value: from the secrets files, or a literal (ERB-rendered) password
+        wrapped so that it cannot be printed by accident either."""
+        value = _lookup(self.password_setting, secrets)
+        return Secret(value) if isinstance(value, str) else value
 
 
 def _lookup(setting: Frozen, secrets: SecretsSource) -> str | SecretValue | None:
