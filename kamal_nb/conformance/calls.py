@@ -181,7 +181,9 @@ def _on_target(ruby_name: str) -> Handler:
         target = receiver.target
         found = METHODS.get((_kamal_class(target), ruby_name))
         if found is None:
-            raise KamalRaises(f"undefined method '{ruby_name}' for an instance of {_kamal_class(target)}")
+            raise KamalRaises(
+                f"undefined method `{ruby_name}' for an instance of Kamal::Commands::{_kamal_class(target)}"
+            )
         return found(ctx, target, inv)
 
     return handler

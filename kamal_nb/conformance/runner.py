@@ -164,7 +164,8 @@ def _command(case: Mapping[str, Any], root: Path) -> Outcome:
 
 def render(result: object) -> str | None:
     """A builder's result as Kamal's test would see it: a command as ``argv.join(" ")`` (secrets
-    revealed), a list of commands one per line, a hash as JSON, booleans as true/false."""
+    revealed), a list of commands one per line, a hash as compact JSON (Ruby's ``to_json``), booleans
+    as true/false."""
     if result is None:
         return None
     if isinstance(result, Command):
@@ -178,7 +179,7 @@ def render(result: object) -> str | None:
     if isinstance(result, str):
         return result
     if isinstance(result, Mapping):
-        return json.dumps({str(k): render(v) for k, v in result.items()}, ensure_ascii=False)
+        return json.dumps({str(k): render(v) for k, v in result.items()}, ensure_ascii=False, separators=(",", ":"))
     if isinstance(result, Sequence):
         if all(isinstance(item, str | Sensitive) for item in result):
             return " ".join(wire_text(item) for item in result)
