@@ -510,6 +510,33 @@ class Fleet:
         shutil.rmtree(home / ".kamal", ignore_errors=True)
         shutil.rmtree(home / ".docker", ignore_errors=True)
 
+    # -- faults, for the tests of what happens when hosts misbehave --------------------------------
+
+    def stop_sshd(self, name: str) -> None:
+        """Stop the host's sshd and every SSH session it serves (the host's own processes)."""
+        listener = read_pid(self.node_dir(name) / "run/sshd.pid")
+        sessions = [p for p in self._netns_pids(name) if Path(f"/proc/{p}/exe").resolve().name == "sshd"]
+        stop_pids([p for p in {listener, *sessions} if p])
+
+    def start_sshd(self, name: str) -> None:
+        """Start the host's sshd again, inside the host's namespaces (entered through its dockerd)."""
+        dockerd = read_pid(self.node_dir(name) / "run/docker.pid")
+        if dockerd is None:
+            raise FleetError(f"{name}: dockerd is not running, so its namespaces cannot be entered")
+        node = self.node_dir(name)
+        run("nsenter", "-t", str(dockerd), "-m", "-n", "-u", "/usr/sbin/sshd", "-E", f"{node}/sshd.log")
+        ip = next(h.ip for h in self.info().hosts if h.name == name)
+        wait_until(f"sshd on {name}", functools.partial(self._port_open, ip, 22), 10, node / "sshd.log")
+
+    def drop_ssh_packets(self, name: str, drop: bool = True) -> None:
+        """Make the host stop answering on port 22 (packets dropped inside its namespace), or undo it."""
+        rule = ["INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"]
+        netns = ["nsenter", f"--net=/run/netns/{self.netns(name)}", "iptables"]
+        run(*netns, "-I" if drop else "-D", *rule)
+
+    def _netns_pids(self, name: str) -> list[int]:
+        return [int(p) for p in run("ip", "netns", "pids", self.netns(name), check=False, quiet=True).stdout.split()]
+
     # -- down -----------------------------------------------------------------------------------
 
     def down(self) -> float:
@@ -542,8 +569,7 @@ class Fleet:
         and DNS server, recognised by their command lines."""
         pids: set[int] = set()
         for ns in self._our_netns():
-            out = run("ip", "netns", "pids", ns, check=False, quiet=True).stdout
-            pids.update(int(p) for p in out.split())
+            pids.update(self._netns_pids(ns.removeprefix(self.prefix)))
         cgroup_marks = [f"/{self.prefix}{name}/" for name in self.recorded_nodes()]
         service_marks = [f"{self.base}/registry/config.yml", f"kamal_nb.testing.nxdns {self.subnet}.1"]
         for proc in Path("/proc").iterdir():
@@ -562,6 +588,11 @@ class Fleet:
         """Pid files of the fleet's processes in the root namespace: the registry and the DNS."""
         return [self.base / "registry/registry.pid", self.base / "dns/dns.pid"]
 
+    def _our_veths(self) -> list[str]:
+        links = run("ip", "-o", "link", "show", check=False, quiet=True).stdout.splitlines()
+        names = [line.split(": ")[1].split("@")[0] for line in links if ": " in line]
+        return [name for name in names if name.startswith(f"{self.prefix}v")]
+
     def _our_netns(self) -> list[str]:
         out = run("ip", "netns", "list", check=False, quiet=True).stdout
         return [line.split()[0] for line in out.splitlines() if line.startswith(self.prefix)]
@@ -577,12 +608,15 @@ class Fleet:
         while run("iptables", "-D", "FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT",
                   check=False, quiet=True).returncode == 0:  # fmt: skip
             pass
-        # netns deletion is asynchronous: wait for our veths to go, so that `up` can follow at once
-        wait_until(
-            "the fleet's veth links to disappear",
-            lambda: f": {self.prefix}v" not in run("ip", "-o", "link", "show", quiet=True).stdout,
-            10,
-        )
+        # netns deletion is asynchronous: wait for our veths to go, so that `up` can follow at once.
+        # A namespace outlives its processes while its sockets wait out their timers (a host whose
+        # packets were dropped, say); its veth is then deleted from our end, which removes the pair.
+        try:
+            wait_until("the fleet's veth links to disappear", lambda: not self._our_veths(), 3)
+        except FleetError:
+            for veth in self._our_veths():
+                run("ip", "link", "del", veth, check=False)
+            wait_until("the fleet's veth links to disappear", lambda: not self._our_veths(), 10)
         for mount in self._mounts_under_base():
             run("umount", "-l", mount, check=False)
         for name in self.recorded_nodes():  # fresh engines and homes on every up; host keys stay

@@ -1,0 +1,80 @@
+"""The stream of host events that every view consumes: widgets, plain text, run logs, results.
+
+The transport publishes; views subscribe. Events are small immutable values, published from worker
+threads, so a subscriber must be quick and thread-safe (append to a widget, a list, a file).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A command (or upload) began on ``host``; ``display`` is its text with secrets redacted."""
+
+    host: str
+    index: int
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One line a command printed (redacted, without its newline)."""
+
+    host: str
+    index: int
+    stream: Literal["stdout", "stderr"]
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A command ended with ``exit_code`` after ``duration`` seconds."""
+
+    host: str
+    index: int
+    exit_code: int
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The host could not run the command at all: unreachable, refused, timed out, dropped."""
+
+    host: str
+    index: int
+    reason: str
+
+
+HostEvent = Started | Output | Finished | Failed
+Subscriber = Callable[[HostEvent], None]
+
+
+class EventStream:
+    """Fan-out of host events to subscribers, safe to publish from many threads at once."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add ``subscriber``; returns a function that removes it again."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: HostEvent) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber(event)

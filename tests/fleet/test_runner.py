@@ -1,0 +1,218 @@
+"""The SSH transport on real hosts: parallel runs, capture, events, uploads, failures, host keys."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kamal_nb.fleet import (
+    EventStream,
+    Failed,
+    Finished,
+    FleetRunner,
+    HostEvent,
+    HostFailures,
+    HostKeyError,
+    Output,
+    SshSettings,
+    Started,
+    Upload,
+)
+from kamal_nb.redaction import Secret
+from kamal_nb.testing.fleet import Fleet, FleetInfo
+
+pytestmark = pytest.mark.fleet
+
+
+def settings_for(fleet: FleetInfo, known_hosts: Path, **overrides: object) -> SshSettings:
+    base: dict[str, object] = {
+        "user": fleet.ssh_user,
+        "keys": (fleet.ssh_key,),
+        "keys_only": True,
+        "config_files": False,
+        "known_hosts": str(known_hosts),
+        "connect_timeout": 5.0,
+    }
+    return SshSettings(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def events() -> tuple[EventStream, list[HostEvent]]:
+    stream, seen = EventStream(), []
+    lock = threading.Lock()
+
+    def record(event: HostEvent) -> None:
+        with lock:
+            seen.append(event)
+
+    stream.subscribe(record)
+    return stream, seen
+
+
+@pytest.fixture
+def runner(fleet: FleetInfo, tmp_path: Path, events: tuple[EventStream, list[HostEvent]]) -> Iterator[FleetRunner]:
+    with FleetRunner(settings_for(fleet, tmp_path / "known_hosts"), events[0]) as runner:
+        yield runner
+
+
+def test_runs_on_every_host_and_captures_each_command(
+    fleet: FleetInfo, runner: FleetRunner, events: tuple[EventStream, list[HostEvent]]
+) -> None:
+    result = runner.run_all(fleet.host_ips, "hostname", "echo out; echo err >&2; exit 3")
+    assert list(result) == fleet.host_ips
+    for host in fleet.hosts:
+        first, second = result[host.ip].commands
+        assert (first.stdout, first.exit_code) == (f"{host.name}\n", 0)
+        assert (second.stdout, second.stderr, second.exit_code) == ("out\n", "err\n", 3)
+        assert second.duration > 0
+        assert result[host.ip].failure == "`echo out; echo err >&2; exit 3` exited 3: err"
+    assert not result.ok and set(result.failed) == set(fleet.host_ips)
+    mine = [e for e in events[1] if e.host == fleet.hosts[0].ip]
+    assert [type(e) for e in mine] == [Started, Output, Finished, Started, Output, Output, Finished]
+    assert {(e.stream, e.line) for e in mine if isinstance(e, Output)} == {
+        ("stdout", "h1"),
+        ("stdout", "out"),
+        ("stderr", "err"),
+    }
+
+
+def test_hosts_run_in_parallel_and_each_stops_at_its_first_failure(fleet: FleetInfo, runner: FleetRunner) -> None:
+    # each host notes when its command started and ended: the intervals must overlap
+    stamp = "date +%s.%N; sleep 1; date +%s.%N"
+    result = runner.run({ip: [stamp, "false", "echo never"] for ip in fleet.host_ips})
+    spans = [tuple(map(float, result[ip].commands[0].stdout.split())) for ip in fleet.host_ips]
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+    for ip in fleet.host_ips:
+        assert [c.exit_code for c in result[ip].commands] == [0, 1]
+
+
+def test_connections_are_reused_across_runs(fleet: FleetInfo, runner: FleetRunner) -> None:
+    for _ in range(3):
+        assert runner.run_all(fleet.host_ips, "true").ok
+    assert runner.pool.opened == len(fleet.hosts)
+
+
+def test_upload_sets_the_mode_before_writing(fleet: FleetInfo, runner: FleetRunner) -> None:
+    ip = fleet.hosts[0].ip
+    content = b"SECRET=value with spaces\nOTHER='x'\n"
+    result = runner.run_all(
+        [ip],
+        "mkdir -p .kamal/test && rm -f .kamal/test/app.env",
+        Upload(".kamal/test/app.env", content, 0o600),
+        "stat -c %a .kamal/test/app.env && cat .kamal/test/app.env",
+        Upload("no/such/dir/file", b"x"),
+    )
+    commands = result[ip].commands
+    assert commands[1].command == "upload .kamal/test/app.env (35 bytes, mode 0600)"
+    assert commands[2].stdout == "600\n" + content.decode()
+    assert commands[3].exit_code == 1 and "no/such/dir/file" in commands[3].stderr
+
+
+def test_secrets_are_redacted_in_output_events_and_results(
+    fleet: FleetInfo, runner: FleetRunner, events: tuple[EventStream, list[HostEvent]]
+) -> None:
+    secret = Secret("hunter2-very-secret")
+    secret.reveal()  # revealing registers the value for redaction
+
+    class Echo:
+        def wire(self) -> str:
+            return f"echo {secret.reveal()}"
+
+        def __str__(self) -> str:
+            return f"echo {secret}"
+
+    ip = fleet.hosts[0].ip
+    result = runner.run_all([ip], Echo())
+    assert result[ip].stdout == "[REDACTED]\n"
+    assert result[ip].commands[0].command == "echo [REDACTED]"
+    assert "hunter2-very-secret" not in repr(events[1])
+
+
+def test_a_host_without_sshd_fails_alone(
+    fleet_control: Fleet, fleet: FleetInfo, runner: FleetRunner, events: tuple[EventStream, list[HostEvent]]
+) -> None:
+    down = fleet.hosts[2]
+    fleet_control.stop_sshd(down.name)
+    try:
+        result = runner.run_all(fleet.host_ips, "hostname")
+    finally:
+        fleet_control.start_sshd(down.name)
+    assert set(result.succeeded) == set(fleet.host_ips) - {down.ip}
+    failure = result[down.ip].failure or ""
+    assert failure.startswith(f"root@{down.ip}: connection refused")
+    assert [e for e in events[1] if isinstance(e, Failed)] == [Failed(down.ip, 0, failure)]
+    with pytest.raises(HostFailures, match=f"1 of 3 hosts failed:\n  {down.ip}: root@{down.ip}: connection refused"):
+        result.raise_on_failure()
+    # the host is back: the same runner reaches it again
+    assert runner.run_all([down.ip], "hostname")[down.ip].stdout == f"{down.name}\n"
+
+
+def test_a_connection_lost_between_runs_is_replaced(
+    fleet_control: Fleet, fleet: FleetInfo, runner: FleetRunner
+) -> None:
+    host = fleet.hosts[1]
+    assert runner.run_all([host.ip], "true").ok
+    fleet_control.stop_sshd(host.name)  # kills the session our connection was using, too
+    fleet_control.start_sshd(host.name)
+    result = runner.run_all([host.ip], "hostname")
+    assert result[host.ip].stdout == f"{host.name}\n"
+    assert runner.pool.opened == 2
+
+
+def test_a_command_past_its_timeout_fails_its_host_only(fleet: FleetInfo, tmp_path: Path) -> None:
+    slow = fleet.hosts[0].ip
+    with FleetRunner(settings_for(fleet, tmp_path / "kh", command_timeout=2.0)) as runner:
+        plan = {ip: ["sleep 30" if ip == slow else "hostname"] for ip in fleet.host_ips}
+        result = runner.run(plan)
+        assert set(result.succeeded) == set(fleet.host_ips) - {slow}
+        assert result[slow].failure == f"{slow}: command timed out after 2s"
+        assert runner.run_all([slow], "hostname")[slow].stdout == "h1\n"  # a fresh connection
+
+
+def test_a_host_that_stops_answering_fails_with_a_timeout(
+    fleet_control: Fleet, fleet: FleetInfo, tmp_path: Path
+) -> None:
+    hung = fleet.hosts[1]
+    with FleetRunner(settings_for(fleet, tmp_path / "kh", connect_timeout=2.0, command_timeout=2.0)) as runner:
+        assert runner.run_all(fleet.host_ips, "true").ok  # connections are open and warm
+        fleet_control.drop_ssh_packets(hung.name)
+        try:
+            result = runner.run_all(fleet.host_ips, "hostname")
+        finally:
+            fleet_control.drop_ssh_packets(hung.name, drop=False)
+        assert set(result.succeeded) == set(fleet.host_ips) - {hung.ip}
+        assert result[hung.ip].failure == f"root@{hung.ip}: connection timed out after 2s"
+        assert runner.run_all([hung.ip], "hostname")[hung.ip].stdout == f"{hung.name}\n"
+
+
+def test_new_host_keys_are_recorded_and_changed_ones_refused(fleet: FleetInfo, tmp_path: Path) -> None:
+    known_hosts = tmp_path / "ssh" / "known_hosts"
+    ip = fleet.hosts[0].ip
+    with FleetRunner(settings_for(fleet, known_hosts)) as runner:
+        assert runner.run_all([ip], "true").ok
+    recorded = known_hosts.read_text().split()
+    assert recorded[:2] == [ip, "ssh-ed25519"]
+    assert recorded[2] in Path(fleet.known_hosts).read_text()
+    with FleetRunner(settings_for(fleet, known_hosts, host_key_policy="strict")) as runner:
+        assert runner.run_all([ip], "true").ok  # known now, so strict accepts it
+
+    import paramiko
+
+    impostor = paramiko.Ed25519Key.from_private_key_file(fleet.ssh_key)  # any other ed25519 key
+    known_hosts.write_text(f"{ip} ssh-ed25519 {impostor.get_base64()}\n")
+    with FleetRunner(settings_for(fleet, known_hosts)) as runner:
+        failure = runner.run_all([ip], "true")[ip].failure or ""
+    assert failure.startswith(f"host key of {ip} has CHANGED")
+    assert str(known_hosts) in failure
+
+    with FleetRunner(settings_for(fleet, tmp_path / "empty", host_key_policy="strict")) as runner:
+        failure = runner.run_all([ip], "true")[ip].failure or ""
+    assert failure.startswith(f"host key of {ip} is unknown and unknown keys are refused")
+    assert not (tmp_path / "empty").exists()
+
+
+def test_host_key_errors_are_exceptions_of_their_own() -> None:
+    assert issubclass(HostKeyError, Exception)
