@@ -7,10 +7,11 @@ from kamal_nb.fleet.events import EventStream, Failed, Finished, HostEvent, Outp
 from kamal_nb.fleet.hostkeys import HostKeyError
 from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 from kamal_nb.fleet.results import CommandResult, GroupResult, HostFailures, HostResult
-from kamal_nb.fleet.runner import FleetRunner, RemoteCommand, Step, Upload
+from kamal_nb.fleet.runner import Batch, FleetRunner, RemoteCommand, Step, Upload
 from kamal_nb.fleet.settings import SshSettings
 
 __all__ = [
+    "Batch",
     "CommandResult",
     "ConnectionPool",
     "EventStream",

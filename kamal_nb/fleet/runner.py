@@ -11,11 +11,13 @@ with the reason, and the others carry on. Nothing here knows what Kamal is.
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
@@ -48,7 +50,43 @@ class Upload:
         return f"upload {self.path} ({len(self.content)} bytes, mode {self.mode:04o})"
 
 
-Step = str | RemoteCommand | Upload
+@dataclass(frozen=True)
+class Batch:
+    """Several commands sent in one round trip; each still gets its own output and exit code.
+
+    Each runs in a subshell, so one that exits or fails does not stop the others. Their outputs
+    are told apart by marker lines carrying a random token and the exit code.
+    """
+
+    commands: tuple[str | RemoteCommand, ...]
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    @property
+    def marker(self) -> str:
+        return f"__kamal_nb_{self.token}__"
+
+    def wire(self) -> str:
+        marker = self.marker
+        return "; ".join(
+            f"( {c if isinstance(c, str) else c.wire()} ); printf '%s %s\\n' {marker} $?; printf '%s\\n' {marker} >&2"
+            for c in self.commands
+        )
+
+    def __str__(self) -> str:
+        return "\n".join(str(c) for c in self.commands)
+
+    def split(self, stdout: str, stderr: str) -> list[tuple[str, int, str, str]]:
+        """(display, exit code, stdout, stderr) of each command that ran, from the batch's output."""
+        outs = re.split(rf"{self.marker} (-?\d+)\n", stdout)
+        errs = stderr.split(f"{self.marker}\n")
+        ran = (len(outs) - 1) // 2  # a batch cut short (a timeout) leaves the rest unrun
+        return [
+            (str(self.commands[i]), int(outs[2 * i + 1]), outs[2 * i], errs[i] if i < len(errs) else "")
+            for i in range(ran)
+        ]
+
+
+Step = str | RemoteCommand | Upload | Batch
 
 
 class CommandTimeout(Exception):
@@ -62,21 +100,36 @@ class _Cancelled(Exception):
 class _LineEmitter:
     """A write-only stream that turns chunks of output into one Output event per line."""
 
-    def __init__(self, publish: EventStream, host: str, index: int, stream: Literal["stdout", "stderr"]) -> None:
+    def __init__(
+        self,
+        publish: EventStream,
+        host: str,
+        index: int,
+        stream: Literal["stdout", "stderr"],
+        marker: str | None = None,
+    ) -> None:
         self._events, self._host, self._index, self._stream = publish, host, index, stream
+        self._marker = marker  # a batch's separator: never shown
         self._partial = ""
 
     def write(self, chunk: str) -> int:
         text = self._partial + chunk
         *lines, self._partial = text.split("\n")
         for line in lines:
-            self._events.publish(Output(self._host, self._index, self._stream, redact(line.rstrip("\r"))))
+            self._emit(line.rstrip("\r"))
         return len(chunk)
 
     def flush(self) -> None:
         if self._partial:
-            self._events.publish(Output(self._host, self._index, self._stream, redact(self._partial)))
+            self._emit(self._partial)
             self._partial = ""
+
+    def _emit(self, line: str) -> None:
+        if self._marker and self._marker in line:
+            line = line.split(self._marker, 1)[0]  # what the command printed without a newline
+            if not line:
+                return
+        self._events.publish(Output(self._host, self._index, self._stream, redact(line)))
 
 
 class FleetRunner:
@@ -128,17 +181,17 @@ class FleetRunner:
             if self._cancel.is_set():
                 return HostResult(host, tuple(done), "interrupted before this step", time.monotonic() - started)
             try:
-                command = self._run_step(host, index, step)
+                commands = self._run_step(host, index, step)
             except (HostUnreachable, HostKeyError, CommandTimeout, _Cancelled) as error:
                 reason = str(error)
                 self.events.publish(Failed(host, index, reason))
                 return HostResult(host, tuple(done), reason, time.monotonic() - started)
-            done.append(command)
-            if stop_on_failure and not command.ok:
+            done += commands
+            if stop_on_failure and not all(c.ok for c in commands):
                 break
         return HostResult(host, tuple(done), None, time.monotonic() - started)
 
-    def _run_step(self, host: str, index: int, step: Step) -> CommandResult:
+    def _run_step(self, host: str, index: int, step: Step) -> list[CommandResult]:
         display = redact(str(step))
         self.events.publish(Started(host, index, display))
         began = time.monotonic()
@@ -158,15 +211,22 @@ class FleetRunner:
                     raise HostUnreachable(f"{host}: connection lost ({error})") from None
         duration = time.monotonic() - began
         self.events.publish(Finished(host, index, exit_code, duration))
-        return CommandResult(host, display, exit_code, redact(out), redact(err), duration)
+        if isinstance(step, Batch):
+            parts = step.split(out, err)
+            share = duration / max(1, len(parts))  # one round trip: its time is shared out
+            return [CommandResult(host, redact(d), code, redact(o), redact(e), share) for d, code, o, e in parts]
+        return [CommandResult(host, display, exit_code, redact(out), redact(err), duration)]
 
-    def _execute(self, conn: Connection, host: str, index: int, step: str | RemoteCommand) -> tuple[int, str, str]:
+    def _execute(
+        self, conn: Connection, host: str, index: int, step: str | RemoteCommand | Batch
+    ) -> tuple[int, str, str]:
         import paramiko
         from invoke.exceptions import CommandTimedOut
 
         wire = step if isinstance(step, str) else step.wire()
-        out = _LineEmitter(self.events, host, index, "stdout")
-        err = _LineEmitter(self.events, host, index, "stderr")
+        marker = step.marker if isinstance(step, Batch) else None
+        out = _LineEmitter(self.events, host, index, "stdout", marker)
+        err = _LineEmitter(self.events, host, index, "stderr", marker)
         timeout = self.settings.command_timeout
         try:
             result = conn.run(

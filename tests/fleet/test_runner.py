@@ -216,3 +216,25 @@ def test_new_host_keys_are_recorded_and_changed_ones_refused(fleet: FleetInfo, t
 
 def test_host_key_errors_are_exceptions_of_their_own() -> None:
     assert issubclass(HostKeyError, Exception)
+
+
+def test_a_batch_is_one_round_trip_with_a_result_per_command(
+    fleet: FleetInfo, runner: FleetRunner, events: tuple[EventStream, list[HostEvent]]
+) -> None:
+    from kamal_nb.fleet import Batch
+
+    ip = fleet.hosts[0].ip
+    batch = Batch(("echo one; echo two", "printf 'no newline'", "echo oops >&2; exit 7", "exit 0", "hostname"))
+    result = runner.run_all([ip], batch)
+    commands = result[ip].commands
+    assert [(c.exit_code, c.stdout, c.stderr) for c in commands] == [
+        (0, "one\ntwo\n", ""),
+        (0, "no newline", ""),
+        (7, "", "oops\n"),
+        (0, "", ""),
+        (0, "h1\n", ""),
+    ]
+    assert [c.command for c in commands] == list(batch.commands)
+    assert len([e for e in events[1] if isinstance(e, Started)]) == 1
+    lines = [e.line for e in events[1] if isinstance(e, Output)]
+    assert lines == ["one", "two", "no newline", "oops", "h1"]

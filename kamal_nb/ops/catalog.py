@@ -1,0 +1,88 @@
+"""Every operation kamal_nb can plan and run, by its Kamal command path (`("app", "details")`).
+
+The command line and the magics parse arguments into a path and a dict of arguments, then call
+`perform`; they never reach into the operations themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kamal_nb.ops.plan import Plan
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+
+Args = Mapping[str, Any]
+Planner = Callable[[Context, Args], Plan]
+Runner = Callable[[Context, Args], OperationResult]
+
+# Modules that register operations when imported (kept lazy: `%load_ext` stays cheap).
+OPERATION_MODULES = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock")
+
+
+class UnknownOperation(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: tuple[str, ...]
+    summary: str
+    mutating: bool
+    plan: Planner
+    run: Runner
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+
+_CATALOG: dict[tuple[str, ...], Operation] = {}
+
+
+def register(
+    path: tuple[str, ...], summary: str, *, mutating: bool, plan: Planner, run: Runner | None = None
+) -> Operation:
+    """Add an operation. Without `run`, running executes the plan as it stands."""
+    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)))
+    _CATALOG[path] = operation
+    return operation
+
+
+def run_plan(planner: Planner, name: str) -> Runner:
+    def run(ctx: Context, args: Args) -> OperationResult:
+        plan = planner(ctx, args)
+        started = time.monotonic()
+        hosts = ctx.execute(plan)
+        return OperationResult(name, hosts, time.monotonic() - started)
+
+    return run
+
+
+def catalog() -> dict[tuple[str, ...], Operation]:
+    for module in OPERATION_MODULES:
+        importlib.import_module(module)
+    return dict(_CATALOG)
+
+
+def lookup(path: tuple[str, ...]) -> Operation:
+    operation = catalog().get(path)
+    if operation is None:
+        raise UnknownOperation(f"kamal_nb has no operation `{' '.join(path)}`")
+    return operation
+
+
+def perform(
+    ctx: Context, path: tuple[str, ...], args: Args | None = None, *, yes: bool = False
+) -> Plan | OperationResult:
+    """Run the operation, or, when it changes hosts and `yes` is not given, return its plan."""
+    operation = lookup(path)
+    arguments = dict(args or {})
+    if operation.mutating and not yes:
+        plan = operation.plan(ctx, arguments)
+        return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
+    return operation.run(ctx, arguments)

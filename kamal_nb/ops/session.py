@@ -1,0 +1,137 @@
+"""A Session lives as long as the kernel: the loaded configuration and warm SSH connections.
+
+Each command gets a Context: the session seen through that command's global options.
+
+    session = Session(root="path/to/app")
+    ctx = session.context(GlobalOptions(destination="staging", roles=("web",)))
+    ctx.config, ctx.selection.hosts, ctx.runner
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import secrets
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from kamal_nb.config import Config, load_config
+from kamal_nb.fleet import EventStream, FleetRunner, GroupResult, SshSettings, Step
+from kamal_nb.ops.options import GlobalOptions
+from kamal_nb.ops.plan import Plan
+from kamal_nb.ops.selection import Selection
+from kamal_nb.ops.transport import ssh_settings
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+@dataclass
+class Session:
+    root: Path = field(default_factory=Path.cwd)
+    env: Mapping[str, str] | None = None  # None: this process's environment
+    events: EventStream = field(default_factory=EventStream)
+    command_timeout: float | None = None
+    connect_timeout: float = 30.0
+    clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
+    random_hex: Callable[[int], str] = field(default=lambda n: secrets.token_hex(n))
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        self._configs: dict[tuple[object, ...], tuple[tuple[float, ...], Config]] = {}
+        self._runners: dict[SshSettings, FleetRunner] = {}
+        self._lock = threading.Lock()
+
+    def context(self, options: GlobalOptions | None = None) -> Context:
+        return Context(self, options or GlobalOptions())
+
+    def load_config(self, options: GlobalOptions) -> Config:
+        """The configuration for these options, loaded again only when a config file changed."""
+        key = (options.config_file, options.destination, options.version)
+        with self._lock:
+            cached = self._configs.get(key)
+            if cached is not None and cached[0] == self._mtimes(cached[1]):
+                return cached[1]
+        config = load_config(
+            options.config_file, destination=options.destination, version=options.version, root=self.root, env=self.env
+        )
+        with self._lock:
+            self._configs[key] = (self._mtimes(config), config)
+        return config
+
+    @staticmethod
+    def _mtimes(config: Config) -> tuple[float, ...]:
+        return tuple(Path(f).stat().st_mtime if Path(f).exists() else -1.0 for f in config.config_files)
+
+    def runner(self, settings: SshSettings) -> FleetRunner:
+        """The runner (and its pool of connections) for these SSH settings, kept across commands."""
+        with self._lock:
+            runner = self._runners.get(settings)
+            if runner is None:
+                runner = self._runners[settings] = FleetRunner(settings, self.events)
+            return runner
+
+    def close(self) -> None:
+        with self._lock:
+            runners, self._runners = list(self._runners.values()), {}
+        for runner in runners:
+            runner.close()
+
+    # -- who and when, as Kamal records them ---------------------------------------------------------
+
+    @cached_property
+    def performer(self) -> str:
+        """`git config user.email`, else `whoami`: the name on audit lines."""
+        return _git(self.root, "config", "user.email") or getpass.getuser()
+
+    @cached_property
+    def lock_holder(self) -> str:
+        """`git config user.name`, else "Unknown": the name in lock details."""
+        return _git(self.root, "config", "user.name") or "Unknown"
+
+    def now(self) -> str:
+        return self.clock().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Context:
+    """One command's view of the session: its options, config, selected hosts and runner."""
+
+    session: Session
+    options: GlobalOptions
+
+    @cached_property
+    def config(self) -> Config:
+        return self.session.load_config(self.options)
+
+    @cached_property
+    def selection(self) -> Selection:
+        o = self.options
+        return Selection.from_filters(self.config, hosts=o.hosts, roles=o.roles, primary=o.primary)
+
+    @cached_property
+    def runner(self) -> FleetRunner:
+        settings = ssh_settings(
+            self.config, command_timeout=self.session.command_timeout, connect_timeout=self.session.connect_timeout
+        )
+        return self.session.runner(settings)
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def execute(self, plan: Plan, *, stop_on_failure: bool = True) -> GroupResult:
+        """Run a plan's steps: each host's in order, hosts in parallel."""
+        steps: dict[str, list[Step]] = {}
+        for planned in plan.steps:
+            steps.setdefault(planned.host, []).append(planned.step)
+        return self.runner.run(steps, stop_on_failure=stop_on_failure)
