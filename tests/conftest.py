@@ -13,13 +13,19 @@ from kamal_nb.testing.fleet import Fleet, FleetInfo, missing_requirements
 
 REPO = Path(__file__).resolve().parent.parent
 # The test fleet has its own names and subnet, so that a demo fleet (10.200.0.0/24) can stay up.
-TEST_FLEET = {"prefix": "kt-", "bridge": "ktbr0", "subnet": "10.201.0"}
+# KAMAL_NB_TEST_FLEET=N (0-9) gives a test run a fleet of its own, for test runs side by side.
+_ID = os.environ.get("KAMAL_NB_TEST_FLEET", "")
+TEST_FLEET = (
+    {"prefix": f"t{_ID}-", "bridge": f"t{_ID}br0", "subnet": f"10.21{_ID}.0"}
+    if _ID.isdigit() and len(_ID) == 1
+    else {"prefix": "kt-", "bridge": "ktbr0", "subnet": "10.201.0"}
+)
 FLEET_HOSTS = 3
 _timings: dict[str, float] = {}
 
 
 def make_test_fleet() -> Fleet:
-    base = os.environ.get("KAMAL_NB_TEST_FLEET_BASE") or REPO / ".fleet" / "test"
+    base = os.environ.get("KAMAL_NB_TEST_FLEET_BASE") or REPO / ".fleet" / f"test{_ID}"
     return Fleet(base, **TEST_FLEET)
 
 
