@@ -108,6 +108,7 @@ class Context:
 
     session: Session
     options: GlobalOptions
+    holding_lock: bool = False
 
     @cached_property
     def config(self) -> Config:

@@ -1,0 +1,211 @@
+"""The deploy lock, exactly as Kamal takes it: a directory with a base64 details file on the primary
+host. A lock taken by the real Kamal is seen here, and the other way round.
+
+    with deploy_lock(ctx):          # what every mutating operation does around its steps
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from kamal_nb.commands import Lock, Server
+from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
+from kamal_nb.fleet import GroupResult
+from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+
+
+class LockError(Exception):
+    """The deploy lock could not be taken (or waited for); the message says who holds it."""
+
+    def __init__(self, message: str, holder: LockStatus | None = None) -> None:
+        self.holder = holder
+        super().__init__(message + (f"\n{holder.text}" if holder else ""))
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """The details file of a held lock: `Locked by: NAME at TIME / Version: V / Message: M`."""
+
+    text: str
+    holder: str
+    locked_at: str
+    version: str
+    message: str
+
+    @classmethod
+    def parse(cls, text: str) -> LockStatus:
+        fields = {"holder": "", "locked_at": "", "version": "", "message": ""}
+        lines = text.strip("\n").split("\n")
+        for index, line in enumerate(lines):
+            if line.startswith("Locked by: "):
+                holder, _, at = line.removeprefix("Locked by: ").rpartition(" at ")
+                fields["holder"], fields["locked_at"] = holder, at
+            elif line.startswith("Version: "):
+                fields["version"] = line.removeprefix("Version: ")
+            elif line.startswith("Message: "):
+                # a message may span lines: it is the last field
+                fields["message"] = "\n".join([line.removeprefix("Message: "), *lines[index + 1 :]])
+                break
+        return cls(text.strip("\n"), **fields)
+
+
+def _primary(ctx: Context) -> str:
+    host = ctx.selection.primary_host
+    if host is None:
+        raise LockError("no primary host to hold the deploy lock (the primary role has no hosts)")
+    return host
+
+
+def _lock(ctx: Context) -> Lock:
+    return Lock(ctx.config)
+
+
+def _single(result: GroupResult, host: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of a one-command run on `host` (raising if it could not run)."""
+    host_result = result[host]
+    if host_result.error is not None:
+        raise LockError(f"deploy lock on {host}: {host_result.error}")
+    command = host_result.commands[-1]
+    return command.exit_code, command.stdout, command.stderr
+
+
+def read_status(ctx: Context) -> LockStatus | None:
+    """Who holds the lock, or None when nobody does."""
+    host = _primary(ctx)
+    code, out, err = _single(ctx.runner.run({host: [_lock(ctx).status()]}), host)
+    if code == 0:
+        return LockStatus.parse(out)
+    if "No such file or directory" in err:
+        return None
+    raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def try_acquire(ctx: Context, message: str) -> bool:
+    """Take the lock; False when somebody holds it already (`mkdir: cannot create directory`)."""
+    host = _primary(ctx)
+    ensure = ctx.runner.run({h: [Server(ctx.config).ensure_run_directory()] for h in ctx.selection.hosts})
+    if not ensure.ok:
+        raise LockError(
+            "could not create .kamal on every host: " + "; ".join(f"{h}: {r.failure}" for h, r in ensure.failed.items())
+        )
+    command = _lock(ctx).acquire(message, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now())
+    code, _, err = _single(ctx.runner.run({host: [command]}), host)
+    if code == 0:
+        return True
+    if "cannot create directory" in err:
+        return False
+    raise LockError(f"taking the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def release_lock(ctx: Context) -> bool:
+    """Release the lock; False when there was none."""
+    host = _primary(ctx)
+    code, _, err = _single(ctx.runner.run({host: [_lock(ctx).release()]}), host)
+    if code == 0:
+        return True
+    if "No such file or directory" in err:
+        return False
+    raise LockError(f"releasing the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def _acquire_automatic(ctx: Context) -> None:
+    options = ctx.options
+    if not options.lock_wait:
+        if not try_acquire(ctx, AUTOMATIC_MESSAGE):
+            raise LockError("Deploy lock found. Run 'kamal lock help' for more information", read_status(ctx))
+        return
+    deadline = time.monotonic() + options.lock_wait_timeout
+    checked_holder = False
+    while not try_acquire(ctx, AUTOMATIC_MESSAGE):
+        if not checked_holder:
+            holder = read_status(ctx)
+            # a lock somebody took by hand is not going away by itself: do not wait for it
+            if holder is not None and AUTOMATIC_MESSAGE not in holder.text:
+                raise LockError(
+                    "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information", holder
+                )
+            checked_holder = True
+        if time.monotonic() + options.lock_wait_interval > deadline:
+            raise LockError("Timed out waiting for deploy lock", read_status(ctx))
+        time.sleep(options.lock_wait_interval)
+
+
+@contextmanager
+def deploy_lock(ctx: Context) -> Iterator[None]:
+    """Hold the deploy lock around a mutating operation; released on failure and on Ctrl-C too.
+
+    Re-entrant: inside another locked operation (or in a hook run with KAMAL_LOCK=true, as Kamal
+    sets for hooks) it does nothing.
+    """
+    if ctx.holding_lock or os.environ.get("KAMAL_LOCK") == "true":
+        yield
+        return
+    _acquire_automatic(ctx)
+    ctx.holding_lock = True
+    try:
+        yield
+    finally:
+        ctx.holding_lock = False
+        release_lock(ctx)
+
+
+# -- kamal lock status | acquire -m MSG | release ----------------------------------------------------
+
+
+def _plan(ctx: Context, operation: str, *commands: object) -> Plan:
+    host = _primary(ctx)
+    return Plan(operation, tuple(PlannedStep(host, c) for c in commands))  # type: ignore[arg-type]
+
+
+def _status_plan(ctx: Context, args: Args) -> Plan:
+    return _plan(ctx, "lock status", _lock(ctx).status())
+
+
+def _status_run(ctx: Context, args: Args) -> OperationResult:
+    started = time.monotonic()
+    status = read_status(ctx)
+    message = status.text if status else "There is no deploy lock"
+    return OperationResult("lock status", GroupResult({}), time.monotonic() - started, status, (message,))
+
+
+def _acquire_plan(ctx: Context, args: Args) -> Plan:
+    message = str(args.get("message") or "")
+    lock = _lock(ctx).acquire(message, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now())
+    steps = [PlannedStep(h, Server(ctx.config).ensure_run_directory()) for h in ctx.selection.hosts]
+    return Plan("lock acquire", (*steps, PlannedStep(_primary(ctx), lock, note="fails if the lock is held")))
+
+
+def _acquire_run(ctx: Context, args: Args) -> OperationResult:
+    message = args.get("message")
+    if not message:
+        raise LockError("lock acquire needs a message (-m/--message)")
+    started = time.monotonic()
+    if not try_acquire(ctx, str(message)):
+        raise LockError("Deploy lock found. Run 'kamal lock help' for more information", read_status(ctx))
+    return OperationResult(
+        "lock acquire", GroupResult({}), time.monotonic() - started, read_status(ctx), ("Acquired the deploy lock",)
+    )
+
+
+def _release_plan(ctx: Context, args: Args) -> Plan:
+    return _plan(ctx, "lock release", _lock(ctx).release())
+
+
+def _release_run(ctx: Context, args: Args) -> OperationResult:
+    started = time.monotonic()
+    released = release_lock(ctx)
+    message = "Released the deploy lock" if released else "There is no deploy lock"
+    return OperationResult("lock release", GroupResult({}), time.monotonic() - started, None, (message,))
+
+
+register(("lock", "status"), "Report lock status", mutating=False, plan=_status_plan, run=_status_run)
+register(("lock", "acquire"), "Acquire the deploy lock", mutating=True, plan=_acquire_plan, run=_acquire_run)
+register(("lock", "release"), "Release the deploy lock", mutating=True, plan=_release_plan, run=_release_run)
