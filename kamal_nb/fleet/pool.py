@@ -103,7 +103,7 @@ class ConnectionPool:
             connect_kwargs["allow_agent"] = False
         gateway: Any = None
         if settings.proxy_command:
-            gateway = settings.proxy_command
+            gateway = _expand_proxy_command(settings.proxy_command, host, settings.port, settings.user)
         elif settings.proxy_jump:
             jump_user, _, jump_host = settings.proxy_jump.rpartition("@")
             gateway = Connection(
@@ -173,6 +173,20 @@ class ConnectionPool:
         conn.transport.channel_timeout = self.settings.connect_timeout
         self.opened += 1
         return conn
+
+
+def _expand_proxy_command(command: str, host: str, port: int, user: str) -> str:
+    """ProxyCommand's tokens, as net-ssh and OpenSSH expand them (paramiko leaves them alone)."""
+    tokens = {"h": host, "p": str(port), "r": user, "%": "%"}
+    out, i = [], 0
+    while i < len(command):
+        if command[i] == "%" and i + 1 < len(command) and command[i + 1] in tokens:
+            out.append(tokens[command[i + 1]])
+            i += 2
+        else:
+            out.append(command[i])
+            i += 1
+    return "".join(out)
 
 
 def _describe(error: BaseException) -> str:
