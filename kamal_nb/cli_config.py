@@ -8,11 +8,11 @@ deliberate difference: secret values (``ssh.key_data`` read from the secrets fil
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from kamal_nb.commands.quoting import escape_shell_value
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.frozen import thaw
 from kamal_nb.config.loader import DEFAULT_CONFIG_FILE, load_config
@@ -126,34 +126,6 @@ def _argumentize(flag: str, attributes: Mapping[object, object]) -> list[str]:
 
 def _to_s(value: object) -> str:
     return ruby_to_s(value)
-
-
-_DUMP_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v"}
-_DUMP_ESCAPES.update({"\b": "\\b", "\a": "\\a", "\x1b": "\\e"})
-
-
-def escape_shell_value(value: str) -> str:
-    """``Kamal::Utils.escape_shell_value``: Ruby ``String#dump`` on ASCII runs (non-ASCII kept),
-    then backticks escaped, and ``$`` escaped unless it starts a ``${…}``."""
-    return "".join(
-        part if not part.isascii() else _escape_ascii(part) for part in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", value)
-    )
-
-
-def _escape_ascii(text: str) -> str:
-    dumped = ['"']
-    for index, char in enumerate(text):
-        if char in _DUMP_ESCAPES:
-            dumped.append(_DUMP_ESCAPES[char])
-        elif char == "#" and text[index + 1 : index + 2] in ("{", "$", "@"):
-            dumped.append("\\#")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            dumped.append(f"\\x{ord(char):02X}")
-        else:
-            dumped.append(char)
-    dumped.append('"')
-    result = "".join(dumped).replace("`", "\\`")
-    return re.sub(r"\$(?!\{[^}]*\})", r"\\$", result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
