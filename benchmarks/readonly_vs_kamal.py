@@ -22,7 +22,7 @@ from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from kamal_nb.testing.project import real_kamal, write_project
+from kamal_nb.testing.project import deploy_config, real_kamal, write_project
 from kamal_nb.testing.sshlog import SshCounter
 
 QUESTIONS = {"details": ("details",), "lock status": ("lock", "status")}
@@ -44,7 +44,9 @@ def bench(hosts: int, rounds: int, subnet: str) -> list[tuple[str, str, float, f
         fleet = Fleet(Path(base) / "fleet", prefix=f"q{hosts}-", bridge=f"q{hosts}br0", subnet=subnet)
         info = fleet.up(hosts)
         try:
-            project = write_project(Path(base) / "app", info)
+            ips = info.host_ips  # every host serves: web behind the proxy, the last one jobs
+            servers = {"web": ips[:-1], "jobs": {"hosts": ips[-1:], "cmd": "/bin/sh /jobs.sh"}}
+            project = write_project(Path(base) / "app", info, deploy_config(info, servers=servers))
             setup = real_kamal(project, "setup", "-P", "--version", "v1")
             if setup.returncode != 0:
                 raise SystemExit(f"kamal setup failed:\n{setup.stdout[-2000:]}{setup.stderr[-2000:]}")
