@@ -21,7 +21,7 @@ Planner = Callable[[Context, Args], Plan]
 Runner = Callable[[Context, Args], OperationResult]
 
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap).
-OPERATION_MODULES = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock")
+OPERATION_MODULES = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
 
 
 class UnknownOperation(LookupError):
