@@ -1,0 +1,108 @@
+"""The kamal-nb console script: same tree as %kamal; help, version, parse errors, plan, run, exit codes."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kamal_nb import KAMAL_COMPAT_VERSION, __version__
+from kamal_nb.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Registers a fake `deploy` (mutating) and `app details` in the catalog, then runs kamal-nb's main.
+FAKE_OPS = """
+import sys
+from kamal_nb.fleet import CommandResult, GroupResult, HostResult, Output, Started, Finished
+from kamal_nb.ops import catalog
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.result import OperationResult
+catalog.OPERATION_MODULES = ()
+
+def plan(ctx, args):
+    return Plan("deploy", (PlannedStep("web-1", "docker pull app:" + str(ctx.options.version)),))
+
+def run(ctx, args):
+    code = 1 if ctx.options.version == "bad" else 0
+    ctx.session.events.publish(Started("web-1", 0, "docker pull app"))
+    ctx.session.events.publish(Output("web-1", 0, "stdout", "pulled"))
+    ctx.session.events.publish(Finished("web-1", 0, code, 0.1))
+    host = HostResult("web-1", (CommandResult("web-1", "docker pull app", code, "pulled\\n", "", 0.1),))
+    return OperationResult("deploy", GroupResult({"web-1": host}), 0.1)
+
+catalog.register(("deploy",), "fake deploy", mutating=True, plan=plan, run=run)
+catalog.register(("app", "details"), "fake details", mutating=False, plan=plan, run=run)
+from kamal_nb.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def kamal_nb(*args: str, fake: bool = False, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", FAKE_OPS, *args] if fake else [sys.executable, "-m", "kamal_nb", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def test_version_and_help() -> None:
+    version = kamal_nb("--version")
+    assert (version.returncode, version.stdout) == (0, f"kamal-nb {__version__} (Kamal {KAMAL_COMPAT_VERSION})\n")
+    help = kamal_nb("--help")
+    assert help.returncode == 0 and help.stdout.startswith("usage: kamal-nb")
+    assert "rollback" in help.stdout and "accessory" in help.stdout
+    deploy = kamal_nb("deploy", "--help")
+    assert deploy.returncode == 0 and "-h HOSTS, --hosts HOSTS" in deploy.stdout
+    assert kamal_nb("help", "lock", "acquire").stdout.startswith("usage: kamal-nb lock acquire")
+    assert kamal_nb().stdout.startswith("usage: kamal-nb")
+
+
+def test_parse_errors_exit_2_with_usage() -> None:
+    done = kamal_nb("deplyo")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("usage: kamal-nb")
+    assert "kamal-nb: unknown command 'deplyo'; did you mean 'deploy'?" in done.stderr
+    bogus = kamal_nb("app", "logs", "--lines", "x")
+    assert bogus.returncode == 2 and "argument -n/--lines: invalid int value: 'x'" in bogus.stderr
+
+
+def test_plan_of_a_fake_operation(tmp_path: Path) -> None:
+    done = kamal_nb("plan", "deploy", "--version", "v7", fake=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Plan: kamal deploy (1 steps on 1 hosts)")
+    assert "docker pull app:v7" in done.stdout and "pulled" not in done.stdout
+
+
+def test_mutating_without_yes_prints_the_plan_and_exits_1(tmp_path: Path) -> None:
+    done = kamal_nb("deploy", "--version", "v7", fake=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "nothing was run: confirm with --yes" in done.stdout and "pulled" not in done.stdout
+    assert "add --yes to run it" in done.stderr
+
+
+def test_run_streams_host_output_and_exit_code(tmp_path: Path) -> None:
+    done = kamal_nb("deploy", "--version", "v7", "-y", fake=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[web-1] $ docker pull app\n[web-1] pulled\n" in done.stdout
+    assert "kamal deploy: ok" in done.stdout
+    failed = kamal_nb("deploy", "--version", "bad", "-y", fake=True, cwd=tmp_path)
+    assert failed.returncode == 1 and "[web-1] exit 1" in failed.stdout and "FAILED on 1 of 1 hosts" in failed.stdout
+    quiet = kamal_nb("app", "details", "-q", fake=True, cwd=tmp_path)
+    assert quiet.returncode == 0 and "[web-1]" not in quiet.stdout
+
+
+def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kamal_nb.ops import catalog
+
+    monkeypatch.setattr(catalog, "OPERATION_MODULES", ())
+    monkeypatch.setattr(catalog, "_CATALOG", {})
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["prune", "all", "-y"], out=out, err=err) == 1
+    assert err.getvalue() == "kamal-nb prune all: not available in kamal_nb yet\n"
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["config"], out=out, err=err) == 1
+    assert "Configuration file not found" in err.getvalue()
+    out = io.StringIO()
+    assert main(["version"], out=out) == 0 and "Kamal 2.12.0" in out.getvalue()
