@@ -21,7 +21,7 @@ from kamal_nb.fleet import CommandResult, GroupResult, HostResult, Output, Start
 from kamal_nb.ops import catalog
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
-catalog.OPERATION_MODULES = ()
+catalog.catalog = lambda: dict(catalog._CATALOG)  # only the fakes, never the real operations
 
 def plan(ctx, args):
     return Plan("deploy", (PlannedStep("web-1", "docker pull app:" + str(ctx.options.version)),))
@@ -95,8 +95,8 @@ def test_run_streams_host_output_and_exit_code(tmp_path: Path) -> None:
 def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kamal_nb.ops import catalog
 
-    monkeypatch.setattr(catalog, "OPERATION_MODULES", ())
     monkeypatch.setattr(catalog, "_CATALOG", {})
+    monkeypatch.setattr(catalog, "catalog", dict)  # an empty catalog
     monkeypatch.chdir(tmp_path)
     out, err = io.StringIO(), io.StringIO()
     assert main(["prune", "all", "-y"], out=out, err=err) == 1

@@ -94,8 +94,9 @@ class FakeOps:
 @pytest.fixture
 def ops(monkeypatch: pytest.MonkeyPatch) -> FakeOps:
     # only the fake operations: the catalog's own modules are other engineers' and not under test here
-    monkeypatch.setattr(catalog, "OPERATION_MODULES", ())
-    monkeypatch.setattr(catalog, "_CATALOG", {})
+    fakes: dict[tuple[str, ...], catalog.Operation] = {}
+    monkeypatch.setattr(catalog, "_CATALOG", fakes)
+    monkeypatch.setattr(catalog, "catalog", lambda: dict(fakes))
     return FakeOps()
 
 
