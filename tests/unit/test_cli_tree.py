@@ -243,3 +243,13 @@ def test_help_for_commands_groups_and_the_root() -> None:
 def test_overview_lists_the_visible_commands() -> None:
     text = cli_tree.overview()
     assert "deploy" in text and "app {boot" in text and "remove_container" not in text
+
+
+def test_every_catalog_operation_has_a_command_and_mutating_ones_take_yes() -> None:
+    from kamal_nb.ops import catalog
+
+    for path, operation in catalog.catalog().items():
+        command = cli_tree.find(path)  # KeyError: an operation no command line can reach
+        assert not command.subcommands, path
+        if operation.mutating:
+            assert command.confirm, f"`{' '.join(path)}` changes hosts but the tree gives it no --yes"
