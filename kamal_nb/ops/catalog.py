@@ -24,6 +24,16 @@ Runner = Callable[[Context, Args], OperationResult]
 OPERATION_MODULES = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
 
 
+# Kamal's other commands: accessories, proxy and app lifecycle, registry, remove, server bootstrap.
+LIFECYCLE_MODULES = (
+    "kamal_nb.ops.accessory",
+    "kamal_nb.ops.proxy_ops",
+    "kamal_nb.ops.app_ops",
+    "kamal_nb.ops.registry_ops",
+    "kamal_nb.ops.remove",
+    "kamal_nb.ops.server",
+)
+
 class UnknownOperation(LookupError):
     pass
 
@@ -64,7 +74,7 @@ def run_plan(planner: Planner, name: str) -> Runner:
 
 
 def catalog() -> dict[tuple[str, ...], Operation]:
-    for module in OPERATION_MODULES:
+    for module in (*OPERATION_MODULES, *LIFECYCLE_MODULES):
         importlib.import_module(module)
     return dict(_CATALOG)
 
