@@ -132,11 +132,22 @@ class _LineEmitter:
         self._events.publish(Output(self._host, self._index, self._stream, redact(line)))
 
 
+class HostPool(Protocol):
+    """What the runner needs from a pool: ConnectionPool (SSH), or kamal_nb.sandbox's SandboxPool."""
+
+    def get(self, host: str) -> Connection: ...
+    def discard(self, host: str) -> None: ...
+    def close(self) -> None: ...
+
+
 class FleetRunner:
-    def __init__(self, settings: SshSettings | None = None, events: EventStream | None = None) -> None:
+    def __init__(
+        self, settings: SshSettings | None = None, events: EventStream | None = None, pool: HostPool | None = None
+    ) -> None:
         self.settings = settings or SshSettings()
         self.events = events or EventStream()
-        self.pool = ConnectionPool(self.settings)
+        # another pool (the sandbox's local-directory hosts) stands in for SSH connections
+        self.pool: HostPool = pool if pool is not None else ConnectionPool(self.settings)
         self._cancel = threading.Event()
 
     def close(self) -> None:

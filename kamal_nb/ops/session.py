@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import getpass
+import os
 import secrets
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from kamal_nb.config import Config, load_config
 from kamal_nb.fleet import EventStream, FleetRunner, GroupResult, SshSettings, Step
+from kamal_nb.fleet.runner import HostPool
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.selection import Selection
@@ -44,6 +46,10 @@ class Session:
     connect_timeout: float = 30.0
     clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
     random_hex: Callable[[int], str] = field(default=lambda n: secrets.token_hex(n))
+    # where commands run: "ssh" (real hosts) or "sandbox" (local-directory hosts, kamal_nb.sandbox);
+    # None: $KAMAL_NB_BACKEND, else ssh. The sandbox fleet is sandbox_dir, else $KAMAL_NB_SANDBOX_DIR.
+    backend: str | None = None
+    sandbox_dir: Path | str | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -77,8 +83,25 @@ class Session:
         with self._lock:
             runner = self._runners.get(settings)
             if runner is None:
-                runner = self._runners[settings] = FleetRunner(settings, self.events)
+                runner = self._runners[settings] = FleetRunner(settings, self.events, pool=self._pool(settings))
             return runner
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend or os.environ.get("KAMAL_NB_BACKEND") or "ssh"
+
+    def _pool(self, settings: SshSettings) -> HostPool | None:
+        """The sandbox fleet's pool when the sandbox backend is selected; None: SSH connections."""
+        if self.backend_name == "ssh":
+            return None
+        if self.backend_name != "sandbox":
+            raise ValueError(f"unknown backend {self.backend_name!r} (ssh or sandbox)")
+        root = self.sandbox_dir or os.environ.get("KAMAL_NB_SANDBOX_DIR")
+        if not root:
+            raise ValueError("the sandbox backend needs KAMAL_NB_SANDBOX_DIR (python -m kamal_nb.sandbox init DIR)")
+        from kamal_nb.sandbox.pool import SandboxPool
+
+        return SandboxPool(root, settings)
 
     def close(self) -> None:
         with self._lock:
