@@ -67,3 +67,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _timings:
         parts = ", ".join(f"{what} {seconds:.2f}s" for what, seconds in _timings.items())
         terminalreporter.write_line(f"test fleet ({FLEET_HOSTS} hosts): {parts}")
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Secret values a test revealed are masked process-wide: forget them so tests stay independent."""
+    yield
+    from kamal_nb.redaction import forget_all
+
+    forget_all()

@@ -231,16 +231,15 @@ class KamalMagics(Magics):
 
     def session(self) -> Session:
         """The session of the current directory (loaded configs, warm SSH connections)."""
-        from kamal_nb.notebook.session import NotebookSession
+        from kamal_nb.ops.session import Session
 
         root = Path.cwd()
         session = self._sessions.get(root)
         if session is None:
-            session = self._sessions[root] = NotebookSession(root=root)
+            session = self._sessions[root] = Session(root=root)
         session.command_timeout = self.command_timeout
         session.connect_timeout = self.connect_timeout
-        if isinstance(session, NotebookSession):
-            session.parallelism = self.parallelism
+        session.parallelism = self.parallelism
         return session
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ Each command gets a Context: the session seen through that command's global opti
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import getpass
 import os
@@ -44,6 +45,7 @@ class Session:
     events: EventStream = field(default_factory=EventStream)
     command_timeout: float | None = None
     connect_timeout: float = 30.0
+    parallelism: int = 0  # hosts worked on at once; 0: deploy.yml's sshkit.max_concurrent_starts
     clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
     random_hex: Callable[[int], str] = field(default=lambda n: secrets.token_hex(n))
     # where commands run: "ssh" (real hosts) or "sandbox" (local-directory hosts, kamal_nb.sandbox);
@@ -144,10 +146,13 @@ class Context:
 
     @cached_property
     def runner(self) -> FleetRunner:
+        session = self.session
         settings = ssh_settings(
-            self.config, command_timeout=self.session.command_timeout, connect_timeout=self.session.connect_timeout
+            self.config, command_timeout=session.command_timeout, connect_timeout=session.connect_timeout
         )
-        return self.session.runner(settings)
+        if session.parallelism:
+            settings = dataclasses.replace(settings, max_parallel=session.parallelism)
+        return session.runner(settings)
 
     @property
     def version(self) -> str:
