@@ -21,8 +21,19 @@ Planner = Callable[[Context, Args], Plan]
 Runner = Callable[[Context, Args], OperationResult]
 
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap).
-OPERATION_MODULES = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
+OPERATION_MODULES: tuple[str, ...] = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
 
+# Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.
+DEPLOY_MODULES = (
+    "kamal_nb.ops.build",
+    "kamal_nb.ops.proxy_boot",
+    "kamal_nb.ops.prune",
+    "kamal_nb.ops.boot",
+    "kamal_nb.ops.deploy",
+    "kamal_nb.ops.rollback",
+    "kamal_nb.ops.env_push",
+    "kamal_nb.ops.setup",
+)
 
 # Kamal's other commands: accessories, proxy and app lifecycle, registry, remove, server bootstrap.
 LIFECYCLE_MODULES = (
@@ -33,6 +44,7 @@ LIFECYCLE_MODULES = (
     "kamal_nb.ops.remove",
     "kamal_nb.ops.server",
 )
+
 
 class UnknownOperation(LookupError):
     pass
@@ -74,7 +86,7 @@ def run_plan(planner: Planner, name: str) -> Runner:
 
 
 def catalog() -> dict[tuple[str, ...], Operation]:
-    for module in (*OPERATION_MODULES, *LIFECYCLE_MODULES):
+    for module in (*OPERATION_MODULES, *DEPLOY_MODULES, *LIFECYCLE_MODULES):
         importlib.import_module(module)
     return dict(_CATALOG)
 

@@ -88,10 +88,14 @@ def read_status(ctx: Context) -> LockStatus | None:
     raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
 
 
-def try_acquire(ctx: Context, message: str) -> bool:
-    """Take the lock; False when somebody holds it already (`mkdir: cannot create directory`)."""
+def try_acquire(ctx: Context, message: str, *, ensure_run_directory: bool = True) -> bool:
+    """Take the lock; False when somebody holds it already (`mkdir: cannot create directory`).
+
+    `ensure_run_directory=False`: the caller already ran `mkdir -p .kamal` on every selected host.
+    """
     host = _primary(ctx)
-    ensure = ctx.runner.run({h: [Server(ctx.config).ensure_run_directory()] for h in ctx.selection.hosts})
+    hosts = ctx.selection.hosts if ensure_run_directory else ()
+    ensure = ctx.runner.run({h: [Server(ctx.config).ensure_run_directory()] for h in hosts})
     if not ensure.ok:
         raise LockError(
             "could not create .kamal on every host: " + "; ".join(f"{h}: {r.failure}" for h, r in ensure.failed.items())
@@ -116,10 +120,10 @@ def release_lock(ctx: Context) -> bool:
     raise LockError(f"releasing the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
 
 
-def _acquire_automatic(ctx: Context) -> None:
+def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
     options = ctx.options
     if not options.lock_wait:
-        if not try_acquire(ctx, AUTOMATIC_MESSAGE):
+        if not try_acquire(ctx, AUTOMATIC_MESSAGE, ensure_run_directory=ensure_run_directory):
             raise LockError("Deploy lock found. Run 'kamal lock help' for more information", read_status(ctx))
         return
     deadline = time.monotonic() + options.lock_wait_timeout
@@ -139,16 +143,17 @@ def _acquire_automatic(ctx: Context) -> None:
 
 
 @contextmanager
-def deploy_lock(ctx: Context) -> Iterator[None]:
+def deploy_lock(ctx: Context, *, ensure_run_directory: bool = True) -> Iterator[None]:
     """Hold the deploy lock around a mutating operation; released on failure and on Ctrl-C too.
 
     Re-entrant: inside another locked operation (or in a hook run with KAMAL_LOCK=true, as Kamal
-    sets for hooks) it does nothing.
+    sets for hooks) it does nothing. `ensure_run_directory=False` skips `mkdir -p .kamal` on every
+    host when the caller has just run it (a deploy's pull does, in the same round trip).
     """
     if ctx.holding_lock or os.environ.get("KAMAL_LOCK") == "true":
         yield
         return
-    _acquire_automatic(ctx)
+    _acquire_automatic(ctx, ensure_run_directory)
     ctx.holding_lock = True
     try:
         yield

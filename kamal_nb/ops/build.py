@@ -1,0 +1,326 @@
+"""`kamal build push | pull | deliver`: build and push the image with the Docker SDK, pull it on hosts.
+
+Push builds on the local engine (`DOCKER_HOST`, else the default socket) from a clean `git archive`
+of HEAD (Kamal builds from a fresh clone) or from `builder.context`, with the Dockerfile, target,
+build args, the `service` label, `--no-cache`, and tags `<repo>:<version>` and `<repo>:latest`,
+then pushes both with the registry login (the credentials go to the engine, never to a file).
+Build secrets and multi-arch/remote/cloud/pack builders need BuildKit: they are refused clearly.
+
+Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
+then audit, `docker image rm --force`, `docker pull`, and the service-label check, in one round trip.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kamal_nb.commands import Builder, Server
+from kamal_nb.commands.builder.base import BuilderBase
+from kamal_nb.config.ruby_values import ruby_to_s
+from kamal_nb.fleet import Finished, Output, Started
+from kamal_nb.ops.audit import audit
+from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.hooks import LOCAL, run_hook
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, registry_login, send
+from kamal_nb.redaction import Secret, redact
+
+if TYPE_CHECKING:
+    import docker
+
+MIRROR_NONE = "error calling index: reflect: slice index out of range"
+DOCKERFILE_IN_TAR = ".kamal-nb.Dockerfile"
+
+
+class BuildError(Exception):
+    """The image could not be built or pushed (the message has the end of the build log)."""
+
+
+def _builder(ctx: Context) -> BuilderBase:
+    return Builder(ctx.config).local
+
+
+# -- push ----------------------------------------------------------------------------------------
+
+
+def _docker_host(ctx: Context) -> str | None:
+    env = ctx.session.env if ctx.session.env is not None else os.environ
+    return env.get("DOCKER_HOST")
+
+
+def _client(ctx: Context) -> docker.DockerClient:
+    import docker
+
+    host = _docker_host(ctx)
+    return docker.DockerClient(base_url=host, timeout=600) if host else docker.DockerClient.from_env(timeout=600)
+
+
+def _unsupported(ctx: Context) -> str | None:
+    config = ctx.config
+    builder = Builder(config)
+    if config.builder.remote or builder.is_pack or builder.is_cloud:
+        return "remote, hybrid, pack and cloud builders are not supported by kamal_nb's Docker SDK build"
+    if len(config.builder.arches) > 1:
+        return "multi-arch builds need BuildKit (buildx); kamal_nb builds one arch with the Docker SDK"
+    if config.builder.secret_names:
+        return "build secrets need BuildKit (buildx); kamal_nb's Docker SDK build cannot mount them"
+    if config.registry.local:
+        return "a local registry (localhost:PORT) needs SSH port forwarding, which kamal_nb does not do yet"
+    return None
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False, timeout=120)
+
+
+def build_context(ctx: Context) -> tuple[bytes, str, str]:
+    """(context tar, Dockerfile path inside it, where it came from)."""
+    root = ctx.session.root
+    builder = ctx.config.builder
+    dockerfile = builder.dockerfile
+    if not builder.context_set:
+        top = _git(root, "rev-parse", "--show-toplevel")
+        if top.returncode == 0:
+            archive = _git(root, "archive", "--format=tar", "HEAD")
+            if archive.returncode != 0:
+                raise BuildError(f"git archive HEAD failed: {archive.stderr.decode(errors='replace').strip()}")
+            git_root = Path(top.stdout.decode().strip())
+            prefix = root.resolve().relative_to(git_root.resolve()).as_posix()
+            data = archive.stdout
+            if prefix not in ("", "."):
+                data = _subtree(data, prefix)
+            return data, dockerfile, "a clean archive of git HEAD"
+    context = (root / builder.context).resolve()
+    if not context.is_dir():
+        raise BuildError(f"build context {builder.context} is not a directory")
+    dockerfile_path = (root / dockerfile).resolve()
+    if not dockerfile_path.is_file():
+        raise BuildError(f"Missing {dockerfile}")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(str(context), arcname=".", filter=_skip_git)
+        try:
+            inside = dockerfile_path.relative_to(context).as_posix()
+        except ValueError:
+            tar.add(str(dockerfile_path), arcname=DOCKERFILE_IN_TAR)
+            inside = DOCKERFILE_IN_TAR
+    return buffer.getvalue(), inside, str(context)
+
+
+def _skip_git(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if "/.git/" in f"/{info.name}/" else info
+
+
+def _subtree(data: bytes, prefix: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data)) as source, tarfile.open(fileobj=out, mode="w") as tar:
+        for member in source.getmembers():
+            if member.name == prefix or not member.name.startswith(prefix + "/"):
+                continue
+            member.name = member.name[len(prefix) + 1 :]
+            tar.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return out.getvalue()
+
+
+def _build_args(ctx: Context) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for key, value in ctx.config.builder.args.items():
+        text = value.reveal() if isinstance(value, Secret) else ruby_to_s(value)
+        args[ruby_to_s(key)] = text
+    return args
+
+
+def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: str = "build") -> str:
+    """Build and push `<repo>:<version>` and `<repo>:latest`; returns the image reference."""
+    import docker
+
+    problem = _unsupported(ctx)
+    if problem:
+        raise BuildError(problem)
+    config = ctx.config
+    builder = _builder(ctx)
+    image, latest = builder.absolute_image, builder.latest_image
+    run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
+    data, dockerfile, origin = build_context(ctx)
+    events = ctx.session.events
+    events.publish(
+        Started(LOCAL, 0, f"build {image} from {origin} (Docker SDK, {_docker_host(ctx) or 'local engine'})")
+    )
+    started = time.monotonic()
+    client = _client(ctx)
+    registry = config.registry
+    username = registry.username(config.secrets)
+    password = registry.password(config.secrets)
+    auth = {
+        "username": username.reveal() if isinstance(username, Secret) else str(username or ""),
+        "password": password.reveal() if isinstance(password, Secret) else str(password or ""),
+    }
+    try:
+        if auth["username"]:
+            # kept in the client's memory for this build (FROM pulls) and the pushes; no file written
+            client.login(auth["username"], auth["password"], registry=registry.server)
+        arches = config.builder.arches
+        kwargs: dict[str, Any] = {
+            "fileobj": io.BytesIO(data),
+            "custom_context": True,
+            "dockerfile": dockerfile,
+            "tag": image,
+            "buildargs": _build_args(ctx),
+            "labels": {"service": config.service},
+            "nocache": no_cache,
+            "rm": True,
+            "pull": False,
+            "decode": True,
+        }
+        if config.builder.target:
+            kwargs["target"] = config.builder.target
+        if arches:
+            kwargs["platform"] = f"linux/{arches[0]}"
+        log: list[str] = []
+        for chunk in client.api.build(**kwargs):
+            text = str(chunk.get("stream") or chunk.get("status") or "")
+            if "error" in chunk:
+                log.append(str(chunk["error"]))
+                raise BuildError(
+                    f"building {image} failed: {redact(str(chunk['error']))}\n" + redact("".join(log[-20:]))
+                )
+            for line in text.splitlines():
+                if line.strip():
+                    log.append(line + "\n")
+                    events.publish(Output(LOCAL, 0, "stdout", redact(line)))
+        client.images.get(image).tag(latest)
+        for reference in (image, latest):
+            repository, _, tag = reference.rpartition(":")
+            for status in client.images.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+                if "error" in status:
+                    raise BuildError(f"pushing {reference} failed: {redact(str(status['error']))}")
+    except docker.errors.APIError as error:
+        raise BuildError(f"building {image} failed: {redact(str(error))}") from None
+    except BuildError:
+        events.publish(Finished(LOCAL, 0, 1, time.monotonic() - started))
+        raise
+    finally:
+        client.close()
+    events.publish(Finished(LOCAL, 0, 0, time.monotonic() - started))
+    rec.say(f"Built and pushed {image} and {latest}")
+    return image
+
+
+# -- pull ----------------------------------------------------------------------------------------
+
+
+def pull_commands(ctx: Context, *, ensure_run_directory: bool = False) -> list[Cmd]:
+    builder = _builder(ctx)
+    commands = [Cmd(Server(ctx.config).ensure_run_directory())] if ensure_run_directory else []
+    return [
+        *commands,
+        Cmd(audit(ctx, f"Pulled image with version {ctx.version}")),
+        Cmd(builder.clean(), strict=False),
+        Cmd(builder.pull()),
+        Cmd(builder.validate_image()),
+    ]
+
+
+def _first_round(ctx: Context) -> list[Cmd]:
+    commands = registry_login(ctx)
+    if len(ctx.selection.app_hosts) > 1:
+        commands.append(Cmd(_builder(ctx).first_mirror(), strict=False, note="hosts behind a mirror pull one by one"))
+    return commands
+
+
+def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[PlannedStep]:
+    steps: list[PlannedStep] = []
+    for host in ctx.selection.app_hosts:
+        steps += planned(host, _first_round(ctx))
+        steps += planned(host, pull_commands(ctx, ensure_run_directory=ensure_run_directory))
+    return steps
+
+
+def pull_image(ctx: Context, rec: Recorder, *, ensure_run_directory: bool = False) -> bool:
+    """Log in and pull on the app hosts (one host per registry mirror first); False on a failure.
+
+    With `ensure_run_directory` the pull also runs `mkdir -p .kamal` (the deploy lock's first step).
+    """
+    if ctx.config.registry.local:
+        raise BuildError(_unsupported(ctx) or "local registry")
+    hosts = ctx.selection.app_hosts
+    first = _first_round(ctx)
+    mirrors: dict[str, str] = {}
+    if first:
+        replies = send(ctx, rec, {h: first for h in hosts})
+        if not all(r.ok for r in replies.values()):
+            return False
+        if len(hosts) > 1:
+            index = len(first) - 1
+            for host, reply in replies.items():
+                mirror = reply.out(index)
+                if reply.code(index) != 0:
+                    if MIRROR_NONE not in reply.err(index) + mirror:
+                        rec.fail(host, f"`docker info` failed: {reply.err(index) or mirror}")
+                    continue
+                if mirror:
+                    mirrors.setdefault(mirror, host)
+        if rec.failures:
+            return False
+    commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)
+    seeds = list(mirrors.values())
+    ok = True
+    for wave in ([h for h in hosts if h in seeds], [h for h in hosts if h not in seeds]):
+        if wave:
+            if seeds:
+                rec.say(f"Pulling image on {', '.join(wave)}")
+            replies = send(ctx, rec, {h: commands for h in wave})
+            ok = ok and all(r.ok for r in replies.values())
+            if not ok:
+                return False
+    return ok
+
+
+# -- operations ----------------------------------------------------------------------------------
+
+
+def _push_plan(ctx: Context) -> list[PlannedStep]:
+    builder = _builder(ctx)
+    problem = _unsupported(ctx)
+    command = builder.push(no_cache=False)
+    note = f"built with the Docker SDK as: {command}" + (f" — refused: {problem}" if problem else "")
+    return [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
+
+
+def _operation(name: str, do_push: bool, do_pull: bool) -> None:
+    def plan(ctx: Context, args: Args) -> Plan:
+        steps = (_push_plan(ctx) if do_push else []) + (plan_pull(ctx) if do_pull else [])
+        return Plan(f"build {name}", tuple(steps))
+
+    def run(ctx: Context, args: Args) -> OperationResult:
+        from kamal_nb.ops.boot import run_locked
+
+        pre_connect(ctx, "build", name)
+
+        def body(rec: Recorder) -> object:
+            image = push_image(ctx, rec, no_cache=bool(args.get("no_cache"))) if do_push else None
+            if do_pull:
+                pull_image(ctx, rec)
+            return image
+
+        return run_locked(ctx, f"build {name}", body, lock=False)
+
+    summaries = {
+        "push": "Build and push app image to registry",
+        "pull": "Pull app image from registry onto servers",
+        "deliver": "Build app and push app image to registry then pull image on servers",
+    }
+    register(("build", name), summaries[name], mutating=True, plan=plan, run=run)
+
+
+_operation("push", True, False)
+_operation("pull", False, True)
+_operation("deliver", True, True)

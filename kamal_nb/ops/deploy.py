@@ -1,0 +1,160 @@
+"""`kamal deploy` and `kamal redeploy` (cli/main.rb), step for step:
+
+build push (Docker SDK) + pull, or pull only with `-P` (`skip_push`); then under the deploy lock:
+hook pre-deploy → proxy boot (deploy only) → accessories (setup only) → stale containers stopped →
+app boot → prune all (deploy only); the lock is released, then hook post-deploy (KAMAL_RUNTIME).
+
+The pull also runs `mkdir -p .kamal` (the lock's first step) in its round trip, so taking the lock
+costs one round trip on the primary host only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kamal_nb.commands import Lock, Server
+from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
+from kamal_nb.ops.boot import BootRun, boot, interrupted, plan_boot, plan_notes
+from kamal_nb.ops.build import _push_plan, plan_pull, pull_image, push_image
+from kamal_nb.ops.catalog import Args, UnknownOperation, lookup, register
+from kamal_nb.ops.hooks import LOCAL, run_hook
+from kamal_nb.ops.lock import deploy_lock
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
+from kamal_nb.ops.prune import plan_prune, prune
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import Interrupted, Recorder, pre_connect, tracking
+
+
+def lock_plan(ctx: Context, *, ensured: bool = False) -> tuple[list[PlannedStep], list[PlannedStep]]:
+    """The steps that take and release the deploy lock."""
+    primary = ctx.selection.primary_host
+    if primary is None or ctx.holding_lock:
+        return [], []
+    lock = Lock(ctx.config)
+    acquire = lock.acquire(
+        AUTOMATIC_MESSAGE, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now()
+    )
+    take = [] if ensured else [PlannedStep(h, Server(ctx.config).ensure_run_directory()) for h in ctx.selection.hosts]
+    take.append(PlannedStep(primary, acquire, note="fails if the deploy lock is held"))
+    return take, [PlannedStep(primary, lock.release())]
+
+
+def hook_step(name: str) -> PlannedStep:
+    return PlannedStep(LOCAL, f".kamal/hooks/{name}", note="if the hook exists (not with -H)")
+
+
+def _accessory_boot(ctx: Context, rec: Recorder) -> bool:
+    """`kamal accessory boot all`, through the catalog (kamal_nb.ops.accessory)."""
+    if not ctx.config.accessories:
+        return True
+    try:
+        operation = lookup(("accessory", "boot"))
+    except UnknownOperation:
+        rec.say("accessory boot is not available in this kamal_nb: the accessories were not booted")
+        return True
+    result = operation.run(ctx, {"name": "all"})
+    for host, host_result in result.hosts.items():
+        rec.add(host, host_result.commands, host_result.duration)
+        if host_result.error is not None:
+            rec.fail(host, host_result.error)
+    for message in result.messages:
+        rec.say(message)
+    return result.ok
+
+
+def deploy_steps(
+    ctx: Context, rec: Recorder, *, command: str, skip_push: bool, no_cache: bool, full: bool, accessories: bool = False
+) -> bool:
+    """The deploy (`full`) or redeploy sequence; the caller follows the events and handles interrupts."""
+    started = time.monotonic()
+    if not skip_push:
+        push_image(ctx, rec, no_cache=no_cache, command=command)
+    # the pull's round trip also runs the lock's `mkdir -p .kamal`, when it covers every host
+    covered = set(ctx.selection.hosts) <= set(ctx.selection.app_hosts) and not ctx.holding_lock
+    if not pull_image(ctx, rec, ensure_run_directory=covered):
+        return False
+    ok = False
+    with deploy_lock(ctx, ensure_run_directory=not covered):
+        run_hook(ctx, "pre-deploy", command=command, secrets=True)
+        if full:
+            rec.say("Ensure kamal-proxy is running...")
+            if not boot_proxy(ctx, rec):
+                return False
+        if accessories and not _accessory_boot(ctx, rec):
+            return False
+        rec.say("Detect stale containers...")
+        if not boot(ctx, rec, BootRun(ctx.version, stale=True, command=command, subcommand=None)):
+            return False
+        if full:
+            rec.say("Prune old containers and images...")
+            if not prune(ctx, rec):
+                return False
+        ok = True
+    run_hook(ctx, "post-deploy", command=command, secrets=True, runtime=str(round(time.monotonic() - started)))
+    return ok
+
+
+def deploy_plan(ctx: Context, *, operation: str, skip_push: bool, full: bool, accessories: bool = False) -> Plan:
+    covered = set(ctx.selection.hosts) <= set(ctx.selection.app_hosts)
+    take, release = lock_plan(ctx, ensured=covered)
+    steps = [] if skip_push else _push_plan(ctx)
+    steps += plan_pull(ctx, ensure_run_directory=covered and not ctx.holding_lock)
+    steps += [*take, hook_step("pre-deploy")]
+    if full:
+        steps += plan_proxy_boot(ctx)
+    if accessories and ctx.config.accessories:
+        steps.append(PlannedStep(LOCAL, "kamal accessory boot all", note="see `plan accessory boot all`"))
+    steps += plan_boot(ctx, BootRun(ctx.version, stale=True, command=operation))
+    if full:
+        steps += plan_prune(ctx)
+    steps += [*release, hook_step("post-deploy")]
+    notes = [
+        "commands of a host that do not depend on each other's answers go in one round trip",
+        "env files are uploaded with mode 0600",
+        *plan_notes(ctx),
+    ]
+    return Plan(operation, tuple(steps), tuple(notes))
+
+
+def run_operation(ctx: Context, operation: str, body: Callable[[Recorder], object]) -> OperationResult:
+    """Follow the events, check secrets first, turn an interrupt into OperationInterrupted."""
+    ctx.config.check_secrets()
+    rec = Recorder()
+    started = time.monotonic()
+    with tracking(ctx, rec):
+        try:
+            data = body(rec)
+        except (KeyboardInterrupt, Interrupted):
+            raise interrupted(ctx, rec, operation, started) from None
+    return rec.result(operation, started, data)
+
+
+def _deploy_operation(name: str, full: bool, summary: str) -> None:
+    def plan(ctx: Context, args: Args) -> Plan:
+        return deploy_plan(ctx, operation=name, skip_push=bool(args.get("skip_push")), full=full)
+
+    def run(ctx: Context, args: Args) -> OperationResult:
+        pre_connect(ctx, name)
+        return run_operation(
+            ctx,
+            name,
+            lambda rec: deploy_steps(
+                ctx,
+                rec,
+                command=name,
+                skip_push=bool(args.get("skip_push")),
+                no_cache=bool(args.get("no_cache")),
+                full=full,
+            ),
+        )
+
+    register((name,), summary, mutating=True, plan=plan, run=run)
+
+
+_deploy_operation("deploy", True, "Deploy app to servers")
+_deploy_operation(
+    "redeploy", False, "Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning"
+)

@@ -1,0 +1,102 @@
+"""`kamal rollback VERSION` (cli/main.rb): under the deploy lock, check that a container of VERSION
+exists for every role on every app host (else Kamal's message, and nothing changes), hook
+pre-deploy, then `app boot` of VERSION: the stopped container is renamed `<v>_replaced_<hex16>`, a
+fresh one runs from the retained image, kamal-proxy switches to it, the running version stops,
+and VERSION is tagged latest. Hook post-deploy after the lock is released, if rolled back."""
+
+from __future__ import annotations
+
+import time
+
+from kamal_nb.commands import App
+from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes, with_version
+from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
+from kamal_nb.ops.hooks import run_hook
+from kamal_nb.ops.lock import deploy_lock
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, send
+
+
+def _version(args: Args) -> str:
+    version = str(args.get("version") or "").strip()
+    if not version:
+        raise ValueError("rollback needs a VERSION (see `kamal app containers` for the versions on the hosts)")
+    return version
+
+
+def not_available(version: str) -> str:
+    return (
+        f"The app version '{version}' is not available as a container "
+        "(use 'kamal app containers' for available versions)"
+    )
+
+
+def _availability(ctx: Context, host: str, version: str) -> list[Cmd]:
+    return [
+        Cmd(App(ctx.config, role=role, host=host, version=version).container_id_for_version(version), strict=False)
+        for role in ctx.selection.roles_on(host)
+    ]
+
+
+def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
+    """True when rolled back; False when the version is missing somewhere or the boot failed."""
+    started = time.monotonic()
+    rolled_back = False
+    with deploy_lock(ctx):
+        target = with_version(ctx, version)
+        target.holding_lock = True
+        hosts = ctx.selection.app_hosts
+        replies = send(target, rec, {h: _availability(target, h, version) for h in hosts})
+        unreachable = {h: r.error for h, r in replies.items() if r.error is not None}
+        for host, error in unreachable.items():
+            rec.fail(host, error or "unreachable")
+        if unreachable:
+            return False
+        missing = [
+            f"{host} ({role.name})"
+            for host, reply in replies.items()
+            for index, role in enumerate(target.selection.roles_on(host))
+            if not reply.out(index)
+        ]
+        if missing:
+            rec.say(f"Error looking for container version {version}: Container not found on {', '.join(missing)}")
+            rec.say(not_available(version))
+            return False
+        run_hook(target, "pre-deploy", command="rollback", secrets=True)
+        rolled_back = boot(target, rec, BootRun(version, command="rollback", subcommand=None))
+    if rolled_back:
+        run_hook(
+            with_version(ctx, version),
+            "post-deploy",
+            command="rollback",
+            secrets=True,
+            runtime=str(round(time.monotonic() - started)),
+        )
+    return rolled_back
+
+
+def _plan(ctx: Context, args: Args) -> Plan:
+    version = _version(args)
+    take, release = lock_plan(ctx)
+    target = with_version(ctx, version)
+    steps: list[PlannedStep] = list(take)
+    for host in ctx.selection.app_hosts:
+        for cmd in _availability(target, host, version):
+            steps += planned(host, [Cmd(cmd.command, note="must find a container on every host, for every role")])
+    steps.append(hook_step("pre-deploy"))
+    steps += plan_boot(target, BootRun(version, command="rollback", subcommand=None))
+    steps += [*release, hook_step("post-deploy")]
+    notes = (f"stops at once, changing nothing, if a container of {version} is missing anywhere", *plan_notes(ctx))
+    return Plan(f"rollback {version}", tuple(steps), notes)
+
+
+def _run(ctx: Context, args: Args) -> OperationResult:
+    version = _version(args)
+    pre_connect(ctx, "rollback")
+    return run_operation(ctx, "rollback", lambda rec: rollback_steps(ctx, rec, version))
+
+
+register(("rollback",), "Rollback app to VERSION", mutating=True, plan=_plan, run=_run)
