@@ -236,3 +236,36 @@ def test_selection_and_the_catalog_operation(
         assert "<table" in bundle["text/html"]
     finally:
         session.close()
+
+
+def test_a_destination_has_its_own_containers_lock_and_audit(
+    project: Path, fleet: FleetInfo, state_of: Callable[..., FleetState]
+) -> None:
+    h1, h2, h3 = fleet.host_ips
+    (project / "config" / "deploy.staging.yml").write_text("env:\n  clear:\n    STAGE: staging\n")
+    secrets = project / ".kamal" / "secrets"
+    (project / ".kamal" / "secrets.staging").write_text(secrets.read_text())  # a destination's own secrets
+    kamal(project, "setup", "-P", "-d", "staging", "--version", "v2")
+    kamal(project, "lock", "acquire", "-d", "staging", "-m", "staging freeze")
+    staging = state_of(destination="staging")
+    releases = staging.releases.df
+    assert releases.version.tolist() == ["v2"] * 3
+    assert releases.container.tolist() == ["demo-web-staging-v2", "demo-web-staging-v2", "demo-jobs-staging-v2"]
+    containers = staging.containers.df
+    apps = containers[containers.kind == "app"]
+    assert (apps.destination == "staging").all() and (apps.version == "v2").all()
+    images = staging.images.df
+    assert set(images[images.latest.astype(bool)].tag) == {"latest-staging", "v2"}
+    assert staging.lock.df.message.tolist() == ["staging freeze"]
+    audit = staging.audit.df
+    assert (audit.destination == "staging").all()
+    boots = audit[audit.message == "Booted app version v2"]
+    assert sorted(zip(boots.host, boots.role.astype(str), strict=True)) == [(h1, "web"), (h2, "web"), (h3, "jobs")]
+    assert [f.kind for f in staging.finding_list] == ["lock_held"]
+
+    # without the destination: none of staging's containers, lock or audit lines are ours
+    plain = state_of()
+    assert len(plain.containers.df[plain.containers.df.kind == "app"]) == 0
+    assert len(plain.lock) == 0 and len(plain.audit) == 0
+    assert plain.releases.df.status.tolist() == ["no running container"] * 3
+    assert [f.kind for f in plain.finding_list] == ["no_running_container"] * 3
