@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from kamal_nb.commands import Command
@@ -381,14 +381,7 @@ class _Run:
         for action, command in zip(batch, result.commands, strict=False):
             if not command.ok:
                 if _tolerated(action.tolerate, command):
-                    command = ToleratedResult(
-                        command.host,
-                        command.command,
-                        command.exit_code,
-                        command.stdout,
-                        command.stderr,
-                        command.duration,
-                    )
+                    command = ToleratedResult(**{f.name: getattr(command, f.name) for f in fields(command)})
                 else:
                     ok = False
             done.append(command)
