@@ -484,3 +484,35 @@ def test_overview() -> None:
         "  findings: 1 info",
     ]
     assert snapshot(recorded("deployed_locked")[0]).reachable
+
+
+def test_accessories_and_a_lock_away_from_the_primary_host() -> None:
+    from kamal_nb.state.deployment import AccessoryInfo
+    from kamal_nb.state.model import Lock
+
+    d = dataclasses.replace(DEMO, accessories=(AccessoryInfo("db", "demo-db", (H3,)),))
+    lock = Lock(LOCKED_AT, "x", "Someone", LOCKED_AT, "v3", "Automatic deploy lock")
+    h3 = HostSnapshot(
+        H3,
+        docker_version="27.0",
+        containers=(
+            container("demo-jobs-v1"),
+            container("demo-db", "exited", exit_code=137, labels={"service": "demo-db"}),
+            container("unrelated"),
+        ),
+        lock=lock,
+    )
+    others = tuple(HostSnapshot(h, docker_version="27.0", containers=(container("demo-web-v1"),)) for h in (H1, H2))
+    state = FleetState(d, (*others, h3), LOCKED_AT + datetime.timedelta(minutes=1))
+    df = state.containers.df
+    db = df[df.name == "demo-db"]
+    assert db.kind.tolist() == ["accessory"] and db.status.tolist() == ["exited (137)"]
+    assert db.current.isna().all() and "unrelated" not in set(df.name)
+    assert state.servers.df.accessories.tolist() == ["", "", "db"]
+    lock_df = state.lock.df
+    assert lock_df.host.tolist() == [H3] and lock_df.primary.tolist() == [False]
+    assert lock_df.automatic.tolist() == [True] and lock_df.status.tolist() == ["held, not on the primary host"]
+    assert [(f.severity, f.kind, f.host) for f in state.finding_list if f.kind != "proxy_not_running"] == [
+        ("error", "accessory_not_running", H3),
+        ("info", "lock_held", H3),
+    ]
