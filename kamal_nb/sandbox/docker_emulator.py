@@ -446,7 +446,14 @@ class Engine:
             return False
         return bool(registry.get("users", {}).get(user) == password)
 
-    def pull(self, ref: str, *, quiet: bool = False) -> dict[str, Any]:
+    def pull(self, ref: str, *, quiet: bool = False, to_stderr: bool = False) -> dict[str, Any]:
+        """Pull from the sandbox registry (progress on stderr when `docker run` pulls implicitly)."""
+        if to_stderr:
+            saved, self.out = self.out, self.err
+            try:
+                return self.pull(ref, quiet=quiet)
+            finally:
+                self.out = saved
         registry = self.check_registry_access(ref, "pull")
         wanted = normalize_reference(ref)
         manifest = registry.get("images", {}).get(wanted)
@@ -771,23 +778,23 @@ def _create_container(engine: Engine, opts: Options, positional: list[str], *, c
             f'"{clash["id"]}". You have to remove (or rename) that container to be able to reuse that name.\n\n'
             f"Run 'docker {command_name} --help' for more information",
         )
-    network = opts.value("--network") or "bridge"
-    if network not in ("bridge", "host", "none") and network not in engine.state["networks"]:
-        raise DockerExit(
-            125,
-            f"docker: Error response from daemon: network {network} not found\n\nRun 'docker {command_name} --help' for more information",
-        )
     image = engine.find_image(image_ref)
     if image is None:
         if opts.value("--pull") == "never":
             raise DockerExit(125, f"docker: Error response from daemon: No such image: {image_ref}")
         engine.eprint(f"Unable to find image '{normalize_reference(image_ref)}' locally")
         try:
-            image = engine.pull(image_ref)
+            image = engine.pull(image_ref, to_stderr=True)
         except DockerExit as error:
             raise DockerExit(
                 125, "docker: " + error.message + f"\n\nRun 'docker {command_name} --help' for more information"
             ) from None
+    network = opts.value("--network") or "bridge"
+    if network not in ("bridge", "host", "none") and network not in engine.state["networks"]:
+        raise DockerExit(
+            125,
+            f"docker: Error response from daemon: network {network} not found\n\nRun 'docker {command_name} --help' for more information",
+        )
     env: list[str] = list(image.get("env", []))
     for path in opts.list("--env-file"):
         env += _env_file_lines(engine.host_dir / path if not path.startswith("/") else Path(path), path)
