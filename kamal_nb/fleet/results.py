@@ -16,6 +16,7 @@ class CommandResult:
     stdout: str
     stderr: str
     duration: float
+    started_at: float = 0.0  # wall-clock time.time() when it began, for timelines
 
     @property
     def ok(self) -> bool:

@@ -135,6 +135,8 @@ class _LineEmitter:
 class HostPool(Protocol):
     """What the runner needs from a pool: ConnectionPool (SSH), or kamal_nb.sandbox's SandboxPool."""
 
+    opened: int  # connections opened so far (reconnects count too)
+
     def get(self, host: str) -> Connection: ...
     def discard(self, host: str) -> None: ...
     def close(self) -> None: ...
@@ -205,7 +207,7 @@ class FleetRunner:
     def _run_step(self, host: str, index: int, step: Step) -> list[CommandResult]:
         display = redact(str(step))
         self.events.publish(Started(host, index, display))
-        began = time.monotonic()
+        began, wall = time.monotonic(), time.time()
         for attempt in (1, 2):
             conn = self.pool.get(host)
             try:
@@ -225,8 +227,11 @@ class FleetRunner:
         if isinstance(step, Batch):
             parts = step.split(out, err)
             share = duration / max(1, len(parts))  # one round trip: its time is shared out
-            return [CommandResult(host, redact(d), code, redact(o), redact(e), share) for d, code, o, e in parts]
-        return [CommandResult(host, display, exit_code, redact(out), redact(err), duration)]
+            return [
+                CommandResult(host, redact(d), code, redact(o), redact(e), share, wall + i * share)
+                for i, (d, code, o, e) in enumerate(parts)
+            ]
+        return [CommandResult(host, display, exit_code, redact(out), redact(err), duration, wall)]
 
     def _execute(
         self, conn: Connection, host: str, index: int, step: str | RemoteCommand | Batch

@@ -107,4 +107,15 @@ def perform(
     if operation.mutating and not yes:
         plan = operation.plan(ctx, arguments)
         return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
-    return operation.run(ctx, arguments)
+    if not operation.mutating:
+        return operation.run(ctx, arguments)
+    from kamal_nb.ops.runlog import record_run
+
+    started_at, started = ctx.session.now(), time.monotonic()
+    try:
+        result = operation.run(ctx, arguments)
+    except BaseException as error:
+        record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, error=error)
+        raise
+    record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, result=result)
+    return result

@@ -68,6 +68,63 @@ class OperationResult:
             }
         )
 
+    @property
+    def timeline(self) -> pd.DataFrame:
+        """Each host's steps in order: command, start, seconds, exit code (one row a command)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "host": host,
+                "step": index + 1,
+                "command": command.command,
+                "start": pd.Timestamp(command.started_at, unit="s", tz="UTC") if command.started_at else pd.NaT,
+                "duration_s": round(command.duration, 3),
+                "exit_code": command.exit_code,
+                "status": "ok" if command.ok else "FAILED",
+            }
+            for host, result in self.hosts.items()
+            for index, command in enumerate(result.commands)
+        ]
+        columns = ["host", "step", "command", "start", "duration_s", "exit_code", "status"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["start"] = pd.to_datetime(frame["start"], utc=True).astype("datetime64[ns, UTC]")
+        return frame.astype(
+            {
+                "host": "string",
+                "step": "int64",
+                "command": "string",
+                "duration_s": "float64",
+                "exit_code": "int64",
+                "status": "string",
+            }
+        )
+
+    def plot_timeline(self) -> Any:
+        """A per-host Gantt chart of the timeline (needs matplotlib: pip install 'kamal-nb[plot]')."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("plot_timeline needs matplotlib: pip install 'kamal-nb[plot]'") from None
+        hosts = list(self.hosts)
+        starts = [c.started_at for r in self.hosts.values() for c in r.commands if c.started_at]
+        origin = min(starts, default=0.0)
+        figure, axes = plt.subplots(figsize=(10, 0.6 + 0.45 * max(1, len(hosts))))
+        for row, result in enumerate(self.hosts.values()):
+            for command in result.commands:
+                colour = "tab:green" if command.ok else "tab:red"
+                left = command.started_at - origin if command.started_at else 0.0
+                axes.barh(row, max(command.duration, 0.005), left=left, color=colour, edgecolor="white")
+            if result.error is not None:
+                axes.text(0, row, f"  {result.error}", va="center", color="tab:red")
+        axes.set_yticks(range(len(hosts)), labels=hosts)
+        axes.invert_yaxis()
+        axes.set_xlabel("seconds since the first command")
+        axes.set_title(f"kamal {self.operation}: green ok, red failed")
+        figure.tight_layout()
+        plt.close(figure)
+        return figure
+
     def __str__(self) -> str:
         lines = [*self.messages]
         for host in self.hosts:

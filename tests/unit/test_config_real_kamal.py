@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from kamal_nb.cli_config import escape_shell_value, render_config
+from kamal_nb.cli_config import render_config
+from kamal_nb.commands.quoting import escape_shell_value
 from kamal_nb.config import Config, Logging, load_config
 from kamal_nb.config.frozen import thaw
 from kamal_nb.config.ruby_values import is_present, ruby_to_s

@@ -1,0 +1,70 @@
+"""A local run log: one JSON line per mutating command (who, when, destination, hosts, command,
+per-host exit codes, duration), appended whether it succeeded, failed or was interrupted.
+
+It lives in $XDG_STATE_HOME/kamal_nb/runs.jsonl (~/.local/state/...), or where
+KAMAL_NB_RUN_LOG points. Secrets never reach it: command texts and reasons are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.session import Context
+from kamal_nb.redaction import redact
+
+_lock = threading.Lock()
+
+
+def run_log_path() -> Path:
+    explicit = os.environ.get("KAMAL_NB_RUN_LOG")
+    if explicit:
+        return Path(explicit).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path("~/.local/state").expanduser())
+    return Path(state) / "kamal_nb" / "runs.jsonl"
+
+
+def record_run(
+    ctx: Context,
+    path: tuple[str, ...],
+    args: Mapping[str, Any],
+    *,
+    started: str,
+    duration: float,
+    result: OperationResult | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Append the run's line; a run log that cannot be written never fails the operation."""
+    hosts: dict[str, Any] = {}
+    if result is not None:
+        for host, host_result in result.hosts.items():
+            last = host_result.commands[-1].exit_code if host_result.commands else None
+            hosts[host] = {"ok": host_result.ok, "exit_code": last, "failure": host_result.failure}
+    entry = {
+        "recorded_at": started,
+        "performer": ctx.session.performer,
+        "project": str(ctx.session.root),
+        "destination": ctx.options.destination,
+        "command": " ".join(path),
+        "args": {k: v for k, v in args.items() if v not in (None, False, (), [])},
+        "roles": list(ctx.options.roles),
+        "hosts_filter": list(ctx.options.hosts),
+        "hosts": hosts,
+        "status": "ok" if error is None and result is not None and result.ok else "failed",
+        "error": f"{type(error).__name__}: {error}" if error is not None else None,
+        "duration_s": round(duration, 3),
+    }
+    line = redact(json.dumps(entry, default=str, ensure_ascii=False))
+    target = run_log_path()
+    try:
+        with _lock:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a", encoding="utf-8") as log:
+                log.write(line + "\n")
+    except OSError:
+        pass
