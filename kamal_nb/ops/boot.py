@@ -24,8 +24,8 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kamal_nb.commands import App, container_hostname, replaced_version
@@ -120,6 +120,9 @@ class BootRun:
     stale: bool = False  # `app stale_containers --stop` first (deploy, redeploy)
     command: str = "app"
     subcommand: str | None = "boot"
+    # answers read just before (rollback's availability check), by (host, role): no second read,
+    # and the env directory was made in that round trip
+    prefetched: Mapping[tuple[str, str], Found] = field(default_factory=dict)
 
 
 class _RoleBoot:
@@ -203,7 +206,8 @@ class _RoleBoot:
         host, role = self.host, self.role.name
         renamed = replaced_version(self.version, "<16 hex>")
         hostname = container_hostname(self.host, "<12 hex>")
-        steps = planned(host, self.reads(), role)
+        read = (self.host, self.role.name) not in self.run.prefetched
+        steps = planned(host, self.reads(), role) if read else []
         if self.queuer:
             steps += planned(host, self.changes(None, renamed), role)
             primary = self.ctx.selection.primary_role
@@ -227,8 +231,9 @@ class _RoleBoot:
 
     def execute(self, rec: Recorder, barrier: Barrier) -> None:
         ctx, host = self.ctx, self.host
-        reply = self._send(rec, self.reads(), "reading the containers")
-        found = Found.parse(reply, stale=self.run.stale)
+        found = self.run.prefetched.get((host, self.role.name))
+        if found is None:
+            found = Found.parse(self._send(rec, self.reads(), "reading the containers"), stale=self.run.stale)
         renamed = replaced_version(self.version, ctx.session.random_hex(8))
         old = renamed if found.clash and found.running == self.version else found.running
         changes = self.changes(found, renamed)

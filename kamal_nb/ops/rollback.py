@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from kamal_nb.commands import App
-from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes, with_version
+from kamal_nb.commands import App, Hook
+from kamal_nb.ops.boot import RUNNING, BootRun, Found, boot, plan_boot, plan_notes, with_version
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
 from kamal_nb.ops.hooks import run_hook
@@ -41,6 +41,22 @@ def _availability(ctx: Context, host: str, version: str) -> list[Cmd]:
     ]
 
 
+def _prefetch(ctx: Context, host: str, version: str) -> list[Cmd]:
+    """Read with the availability check what the boot reads first (when no pre-deploy hook runs
+    in between): each role's current version, and the env directory for the roles that need not
+    wait for the barrier."""
+    roles = ctx.selection.roles_on(host)
+    commands = [Cmd(App(ctx.config, role=r, host=host).current_running_version(), strict=False) for r in roles]
+    primary = ctx.selection.primary_role
+    if any(primary is None or r.name == primary.name for r in roles):
+        commands.append(Cmd(App(ctx.config, role=roles[0], host=host).ensure_env_directory()))
+    return commands
+
+
+def _hook_may_run(ctx: Context, hook: str) -> bool:
+    return not ctx.options.skip_hooks and (ctx.session.root / Hook(ctx.config).hook_file(hook)).exists()
+
+
 def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
     """True when rolled back; False when the version is missing somewhere or the boot failed."""
     started = time.monotonic()
@@ -49,7 +65,11 @@ def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
         target = with_version(ctx, version)
         target.holding_lock = True
         hosts = ctx.selection.app_hosts
-        replies = send(target, rec, {h: _availability(target, h, version) for h in hosts})
+        prefetch = not _hook_may_run(target, "pre-deploy")
+        trips = {
+            h: _availability(target, h, version) + (_prefetch(target, h, version) if prefetch else []) for h in hosts
+        }
+        replies = send(target, rec, trips)
         unreachable = {h: r.error for h, r in replies.items() if r.error is not None}
         for host, error in unreachable.items():
             rec.fail(host, error or "unreachable")
@@ -65,8 +85,15 @@ def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
             rec.say(f"Error looking for container version {version}: Container not found on {', '.join(missing)}")
             rec.say(not_available(version))
             return False
+        prefetched: dict[tuple[str, str], Found] = {}
+        for host, reply in replies.items():
+            roles = target.selection.roles_on(host)
+            if prefetch and reply.ok:
+                for index, role in enumerate(roles):
+                    running = reply.out(len(roles) + index) or None
+                    prefetched[(host, role.name)] = Found((), running, True)
         run_hook(target, "pre-deploy", command="rollback", secrets=True)
-        rolled_back = boot(target, rec, BootRun(version, command="rollback", subcommand=None))
+        rolled_back = boot(target, rec, BootRun(version, command="rollback", subcommand=None, prefetched=prefetched))
     if rolled_back:
         run_hook(
             with_version(ctx, version),
@@ -83,11 +110,20 @@ def _plan(ctx: Context, args: Args) -> Plan:
     take, release = lock_plan(ctx)
     target = with_version(ctx, version)
     steps: list[PlannedStep] = list(take)
+    prefetch = not _hook_may_run(target, "pre-deploy")
     for host in ctx.selection.app_hosts:
         for cmd in _availability(target, host, version):
             steps += planned(host, [Cmd(cmd.command, note="must find a container on every host, for every role")])
+        if prefetch:
+            steps += planned(host, _prefetch(target, host, version))
     steps.append(hook_step("pre-deploy"))
-    steps += plan_boot(target, BootRun(version, command="rollback", subcommand=None))
+    known = {
+        (host, role.name): Found((), RUNNING, True)
+        for host in target.selection.app_hosts
+        for role in target.selection.roles_on(host)
+        if prefetch
+    }
+    steps += plan_boot(target, BootRun(version, command="rollback", subcommand=None, prefetched=known))
     steps += [*release, hook_step("post-deploy")]
     notes = (f"stops at once, changing nothing, if a container of {version} is missing anywhere", *plan_notes(ctx))
     return Plan(f"rollback {version}", tuple(steps), notes)
