@@ -270,9 +270,14 @@ def _index(source: str, item: Any, *keys: Any) -> Any:
         if isinstance(item, Mapping):
             item = item.get(str(key), NO_VALUE)
         elif isinstance(item, list | tuple | str):
-            if not isinstance(key, int) or not 0 <= key < len(item):
+            if not isinstance(key, int) or not 0 <= key <= len(item):
                 raise TemplateError(
                     f'template: :1: executing "" at <{source}>: error calling index: index out of range: {key}'
+                )
+            if key == len(item):  # Go checks `> len`, then reflect panics on `== len`
+                kind = "string" if isinstance(item, str) else "slice"
+                raise TemplateError(
+                    f'template: :1: executing "" at <{source}>: error calling index: reflect: {kind} index out of range'
                 )
             item = item[key]
         else:

@@ -80,7 +80,7 @@ def test_versions(docker: Docker) -> None:
     assert ok(docker, "version --format '{{.Server.Version}}'") == SERVER_VERSION + "\n"
     assert ok(docker, "buildx version").startswith("github.com/docker/buildx ")
     code, _, err = docker("info --format '{{index .RegistryConfig.Mirrors 0}}'")
-    assert code == 1 and "index out of range: 0" in err
+    assert code == 1 and "error calling index: reflect: slice index out of range" in err  # no mirror
 
 
 def test_pull_needs_login_and_the_image_in_the_registry(docker: Docker, sandbox: SandboxInfo) -> None:

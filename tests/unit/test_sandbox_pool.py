@@ -291,3 +291,41 @@ def test_state_gathering_on_the_sandbox(sandbox: SandboxInfo, config: Config) ->
     assert [(i.repository, i.tag) for i in snapshots[WEB1].images] == [("10.200.0.1:5000/demo", "v1")]
     assert snapshots[WEB2].containers == ()
     session.close()
+
+
+def test_build_and_push_then_deploy_rollback_on_the_sandbox(sandbox: SandboxInfo) -> None:
+    """The demo's whole story runs on the sandbox: build v3 into its registry, deploy, roll back."""
+    pytest.importorskip("kamal_nb.ops.deploy")
+    from kamal_nb.ops.catalog import perform as run_operation
+    from kamal_nb.sandbox.build import build_and_push
+
+    dockerfile = (sandbox.project / "Dockerfile").read_text()
+    built = build_and_push(
+        sandbox.root,
+        dockerfile,
+        tags=[f"{sandbox.registry}/demo:v3", f"{sandbox.registry}/demo:latest"],
+        labels={"service": "demo"},
+        build_args={"VERSION": "v3"},
+        username=sandbox.registry_user,
+        password=sandbox.registry_password,
+    )
+    assert built.ok, built.output
+    bad = build_and_push(sandbox.root, dockerfile, tags=[f"{sandbox.registry}/demo:v4"], username="x", password="y")
+    assert not bad.ok and "401 Unauthorized" in bad.output
+
+    session = Session(root=sandbox.project, env={}, backend="sandbox", sandbox_dir=sandbox.root)
+    for version in ("v1", "v3"):
+        deployed = run_operation(
+            session.context(GlobalOptions(version=version)), ("deploy",), {"skip_push": True}, yes=True
+        )
+        assert isinstance(deployed, OperationResult) and deployed.hosts.ok, str(deployed)
+    assert docker_on(sandbox, WEB1, "exec kamal-proxy kamal-proxy list").splitlines()[1].split()[4] == "running"
+    web = docker_on(sandbox, WEB1, "ps --filter label=role=web --format '{{.Names}}'")
+    assert web == "demo-web-v3\n"
+    assert docker_on(sandbox, WEB2, "exec demo-web-v3 cat /www/version") == "v3\n"
+    rolled = run_operation(session.context(GlobalOptions()), ("rollback",), {"version": "v1"}, yes=True)
+    assert isinstance(rolled, OperationResult) and rolled.hosts.ok, str(rolled)
+    current = run_operation(session.context(GlobalOptions()), ("app", "version"), {})
+    assert isinstance(current, OperationResult)
+    assert {h: r.stdout for h, r in current.hosts.items()} == {WEB1: "v1\n", WEB2: "v1\n", JOBS: "v1\n"}
+    session.close()
