@@ -43,7 +43,7 @@ class Upload:
     """Write ``content`` to ``path`` on the host (relative to the login directory) with ``mode``."""
 
     path: str
-    content: bytes
+    content: bytes = field(repr=False)  # env files carry secrets: never in a repr, a log or a plan
     mode: int = 0o644
 
     def __str__(self) -> str:
