@@ -29,7 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    times, heavy = [], set()
+    times: list[float] = []
+    heavy: set[str] = set()
     for _ in range(args.rounds):
         out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout.split()
         times.append(float(out[0]))
