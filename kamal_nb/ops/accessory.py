@@ -20,7 +20,7 @@ from kamal_nb.config.accessories import Accessory as AccessoryConfig
 from kamal_nb.config.erb import render
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.ruby_values import ruby_to_s
-from kamal_nb.fleet import Step
+from kamal_nb.fleet import Step, Upload
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.script import (
@@ -34,7 +34,6 @@ from kamal_nb.ops.script import (
     Phase,
     Refused,
     Script,
-    SecretUpload,
     Section,
     Verdict,
     answer,
@@ -137,7 +136,7 @@ def upload(ctx: Context, accessory: AccessoryConfig) -> Phase:
         content, mode = _file_content(ctx, accessory, file.local)
         remote = file.host_path
         actions.append(Do(commands.make_directory_for(remote)))
-        actions.append(Do(SecretUpload(remote, content, mode)))
+        actions.append(Do(Upload(remote, content, mode)))
         actions.append(Do(cmd("chmod", file.mode or "755", remote)))
         if file.owner:
             actions.append(Do(cmd("chown", file.owner, remote)))
@@ -155,9 +154,9 @@ def _proxy_deploy(commands: Accessory, key: str) -> Later:
     return Later(commands.deploy(target=CONTAINER_ID), build, note="the target is the container id found above")
 
 
-def _env_upload(commands: Accessory) -> SecretUpload:
+def _env_upload(commands: Accessory) -> Upload:
     content: Secret = commands.secrets_io()
-    return SecretUpload(commands.secrets_path, content.reveal().encode(), 0o600)
+    return Upload(commands.secrets_path, content.reveal().encode(), 0o600)
 
 
 def boot(ctx: Context, accessory: AccessoryConfig, *, with_prepare: bool = True) -> Section:

@@ -45,7 +45,6 @@ from kamal_nb.ops.steps import (
     OperationInterrupted,
     Recorder,
     Reply,
-    SecretUpload,
     planned,
     pre_connect,
     send,
@@ -167,7 +166,7 @@ class _RoleBoot:
         return commands
 
     def upload(self) -> Upload:
-        return SecretUpload(self.app.secrets_path, self.app.secrets_io().reveal().encode(), 0o600)
+        return Upload(self.app.secrets_path, self.app.secrets_io().reveal().encode(), 0o600)
 
     def start(self, hostname: str) -> list[Cmd]:
         app = self.app

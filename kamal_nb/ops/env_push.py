@@ -16,7 +16,7 @@ from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, SecretUpload, planned, pre_connect, send
+from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, send
 
 
 def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
@@ -32,7 +32,7 @@ def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
             commands.append(Cmd(audit(ctx, f"Pushed env file {app.secrets_path}", role=role.name)))
             if not directories:
                 directories.append(Cmd(app.ensure_env_directory()))
-            uploads.append(SecretUpload(app.secrets_path, app.secrets_io().reveal().encode(), 0o600))
+            uploads.append(Upload(app.secrets_path, app.secrets_io().reveal().encode(), 0o600))
         for accessory in config.accessories:
             if host not in accessory.hosts:
                 continue
@@ -40,7 +40,7 @@ def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
             commands.append(Cmd(audit(ctx, f"Pushed env file {builder.secrets_path}")))
             if not any(str(c.command) == str(builder.ensure_env_directory()) for c in directories):
                 directories.append(Cmd(builder.ensure_env_directory()))
-            uploads.append(SecretUpload(builder.secrets_path, builder.secrets_io().reveal().encode(), 0o600))
+            uploads.append(Upload(builder.secrets_path, builder.secrets_io().reveal().encode(), 0o600))
         if uploads:
             work[host] = (commands + directories, uploads)
     return work

@@ -31,18 +31,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from kamal_nb.commands import Command
-from kamal_nb.fleet import CommandResult, Finished, GroupResult, HostResult, Output, Started, Step, Upload
+from kamal_nb.fleet import CommandResult, Finished, GroupResult, HostResult, Output, Started, Step
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.hooks import LOCAL, run_hook
 from kamal_nb.ops.lock import deploy_lock
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, round_trip
+from kamal_nb.ops.steps import Cmd, round_trip, tolerated
 from kamal_nb.redaction import redact
 
 # host -> capture name -> what the command answered
@@ -56,23 +56,6 @@ class Refused(ValueError):
 
 class StepRefused(Exception):
     """Raised by a ``Later`` builder: the host fails with this message (Kamal raising in ``on``)."""
-
-
-@dataclass(frozen=True)
-class ToleratedResult(CommandResult):
-    """A command whose failure Kamal ignores (``raise_on_non_zero_exit: false``): it keeps its exit
-    code and output, and does not make its host fail."""
-
-    @property
-    def ok(self) -> bool:
-        return True
-
-
-@dataclass(frozen=True)
-class SecretUpload(Upload):
-    """An upload whose content never shows, not even in a repr (env files carry secrets)."""
-
-    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -381,7 +364,7 @@ class _Run:
         for action, command in zip(batch, result.commands, strict=False):
             if not command.ok:
                 if _tolerated(action.tolerate, command):
-                    command = ToleratedResult(**{f.name: getattr(command, f.name) for f in fields(command)})
+                    command = tolerated(command)
                 else:
                     ok = False
             done.append(command)

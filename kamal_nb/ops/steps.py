@@ -9,7 +9,7 @@ round trip there (Kamal raises), a *tolerant* one does not (Kamal's `raise_on_no
     replies[host].ok, replies[host].out(1)
 
 Stable API (other operation modules import it): `Cmd`, `GuardedBatch`, `round_trip`, `Reply`,
-`Recorder`, `send`, `SecretUpload`, `Tolerated`, `Interrupted`, `OperationInterrupted`, `tracking`, `registry_login`,
+`Recorder`, `send`, `Tolerated`, `tolerated`, `Interrupted`, `OperationInterrupted`, `tracking`, `registry_login`,
 `network_create`, `network_failed`, `proxy_boot_first`, `proxy_boot_second`, `proxy_version_error`,
 `planned`, `pre_connect`.
 """
@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from kamal_nb.commands import Command, Docker, Proxy, Registry
 from kamal_nb.commands.proxy_paths import MINIMUM_VERSION
@@ -207,15 +207,9 @@ class Tolerated(CommandResult):
         return True
 
 
-@dataclass(frozen=True)
-class SecretUpload(Upload):
-    """An upload whose content never shows, not even in a repr (env files carry secrets)."""
-
-    content: bytes = field(repr=False)
-
-
-def _tolerated(result: CommandResult) -> CommandResult:
-    return Tolerated(result.host, result.command, result.exit_code, result.stdout, result.stderr, result.duration)
+def tolerated(result: CommandResult) -> CommandResult:
+    """The same result, marked as a failure Kamal ignores."""
+    return Tolerated(**{f.name: getattr(result, f.name) for f in fields(result)})
 
 
 def send(ctx: Context, rec: Recorder, trips: Mapping[str, Trip], *, record: bool = True) -> dict[str, Reply]:
@@ -249,7 +243,7 @@ def send(ctx: Context, rec: Recorder, trips: Mapping[str, Trip], *, record: bool
                     detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
                     failure = f"`{result.command}` exited {result.exit_code}" + (f": {detail[-1]}" if detail else "")
             else:
-                results.append(_tolerated(result))
+                results.append(tolerated(result))
         if record:
             rec.add(host, results, host_result.duration)
             if failure is not None and host_result.error is not None:
@@ -335,7 +329,6 @@ __all__ = [
     "OperationInterrupted",
     "Recorder",
     "Reply",
-    "SecretUpload",
     "Tolerated",
     "Trip",
     "network_create",
@@ -348,5 +341,6 @@ __all__ = [
     "registry_login",
     "round_trip",
     "send",
+    "tolerated",
     "tracking",
 ]

@@ -17,8 +17,9 @@ from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.script import Refused, ToleratedResult
+from kamal_nb.ops.script import Refused
 from kamal_nb.ops.session import Context, Session
+from kamal_nb.ops.steps import Tolerated
 
 H1, H2, H3 = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 REGISTRY_PASSWORD = "registry-pw-31f2"
@@ -169,7 +170,7 @@ def test_boot_uploads_rendered_files_and_the_env_file_and_deploys_to_the_proxy(p
     result = run(ctx, ("accessory", "boot"), {"name": "all"})
     assert result.ok, str(result)
     network = next(c for c in result.hosts[H3].commands if "network create" in c.command)
-    assert isinstance(network, ToleratedResult) and network.exit_code == 1
+    assert isinstance(network, Tolerated) and network.exit_code == 1
     config_file = runner.uploads[(H3, "demo-db/etc/db.conf")]
     assert config_file.content == f"pw={DB_PASSWORD} db=demo\n".encode()
     env_file = runner.uploads[(H3, ".kamal/apps/demo/env/accessories/db.env")]
