@@ -197,8 +197,8 @@ def execute(
 ) -> Any:
     """Run a notebook in a fresh kernel (nbclient) and return it executed, widget state included.
 
-    A failing cell raises nbclient's CellExecutionError unless ``allow_errors``; the notebook then
-    still holds the outputs up to the failure (``error.nb`` is not set by nbclient: keep a reference).
+    A failing cell raises nbclient's CellExecutionError unless ``allow_errors``; the error's
+    ``notebook`` attribute is the notebook executed up to the failure, its outputs included.
     """
     from nbclient import NotebookClient
 
@@ -216,8 +216,9 @@ def execute(
     )
     try:
         client.execute()
-    finally:
-        nb.metadata.pop("papermill", None)
+    except Exception as error:
+        error.notebook = nb  # type: ignore[attr-defined]
+        raise
     return nb
 
 
@@ -281,20 +282,15 @@ def _run(args: argparse.Namespace) -> int:
         os.environ["KAMAL_NB_SANDBOX_DIR"] = str(sandbox)
     status = 0
     for name in args.notebooks:
-        source = NOTEBOOKS / f"{name}.ipynb"
         from nbclient.exceptions import CellExecutionError
 
-        nbformat = _nbformat()
-
-        nb = nbformat.read(str(source), as_version=4)
         started = time.monotonic()
         try:
-            nb = execute(source, parameters, timeout=args.timeout)
+            nb = execute(NOTEBOOKS / f"{name}.ipynb", parameters, timeout=args.timeout)
             verdict = "ok"
         except CellExecutionError as error:
-            nb = nbformat.read(str(source), as_version=4)
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**This run failed:**\n\n```\n{error}\n```"))
-            verdict, status = "FAILED", 1
+            nb = error.notebook  # type: ignore[attr-defined]  # its outputs up to the failing cell
+            verdict, status = f"FAILED ({str(error).strip().splitlines()[-1][:200]})", 1
         ipynb, page = write_outputs(nb, out, name)
         print(f"{name}: {verdict} in {time.monotonic() - started:.1f}s -> {ipynb} and {page}")
     return status

@@ -5,6 +5,7 @@ checks that the notebooks run where Binder runs them, say what they did, and lea
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,35 @@ def test_without_confirm_nothing_changes(run: Any, sandbox: Path) -> None:
     assert {c["name"] for c in after.get("containers", {}).values()} == {
         c["name"] for c in (json.loads(before) if before else {}).get("containers", {}).values()
     }
+
+
+def test_prepare_picks_the_fleet_and_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAMAL_NB_FLEET_BASE", raising=False)
+    monkeypatch.setenv("KAMAL_NB_BACKEND", "ssh")
+    monkeypatch.setenv("KAMAL_NB_SANDBOX_DIR", str(tmp_path / "sb"))
+    with pytest.raises(demo.DemoError, match=r"no running test fleet .*\./dev fleet up 3"):
+        demo.prepare("real")
+    with pytest.raises(demo.DemoError, match="choose one of auto, real, sandbox"):
+        demo.prepare("staging")
+    chosen = demo.prepare("auto")  # no fleet recorded: the sandbox, created on first use
+    assert chosen.backend == "sandbox" and (chosen.project / "config" / "deploy.yml").is_file()
+    assert chosen.hosts == ("10.200.0.11", "10.200.0.12", "10.200.0.13")
+    assert chosen.web_hosts == chosen.hosts[:2]
+    assert os.environ["KAMAL_NB_BACKEND"] == "sandbox" and os.environ["KAMAL_NB_SANDBOX_DIR"] == str(chosen.sandbox_dir)
+    assert demo.prepare("sandbox").project == chosen.project, "an existing sandbox is reused, not replaced"
+    with pytest.raises(demo.DemoError, match="No such container: kamal-proxy"):  # nothing deployed yet
+        chosen.via_proxy("10.200.0.11")
+
+
+def test_parameters_are_injected_after_the_parameters_cell_and_leaks_name_no_value() -> None:
+    nb = demo._nbformat().read(str(demo.NOTEBOOKS / "deploy-runbook.ipynb"), as_version=4)
+    demo.inject_parameters(nb, {"version": "v9", "confirm": True})
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = nb.cells[index + 1]
+    assert injected.metadata["tags"] == [demo.INJECTED]
+    assert "version = 'v9'\nconfirm = True\n" in injected.source
+    assert demo.leaks(nb, ["v9"]) == [f"cell {index + 1}"]
+    nb.metadata["widgets"] = {"state": {"x": {"value": "token-123456"}}}
+    assert demo.leaks(nb, ["token-123456"]) == ["metadata (widget state)"]
+    assert demo.leaks(nb, ["not-there-at-all"]) == []
