@@ -266,7 +266,7 @@ class KamalMagics(Magics):
             raise UsageError(f"`kamal {invocation.name}` is not available in kamal_nb yet") from None
         if invocation.plan:
             return self._guard(invocation, lambda: operation.plan(ctx, args))
-        if operation.mutating and not (invocation.yes or self.yes):
+        if operation.changes_hosts(args) and not (invocation.yes or self.yes):
             plan = self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=False))
             return self._pending(invocation, operation, ctx, plan)
         return self._run(invocation, operation, ctx)

@@ -628,4 +628,5 @@ register(
     mutating=True,
     plan=_stale_perform_plan,
     run=_stale_run,
+    mutating_when=lambda args: bool(args.get("stop")),  # without --stop it only reports
 )

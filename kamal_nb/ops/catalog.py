@@ -57,20 +57,32 @@ class Operation:
     mutating: bool
     plan: Planner
     run: Runner
+    # for a command that changes hosts only with some options (`app stale_containers --stop`)
+    mutating_when: Callable[[Args], bool] | None = None
 
     @property
     def name(self) -> str:
         return " ".join(self.path)
+
+    def changes_hosts(self, args: Args) -> bool:
+        """Whether running it with these arguments changes hosts (and so needs --yes)."""
+        return self.mutating_when(args) if self.mutating_when is not None else self.mutating
 
 
 _CATALOG: dict[tuple[str, ...], Operation] = {}
 
 
 def register(
-    path: tuple[str, ...], summary: str, *, mutating: bool, plan: Planner, run: Runner | None = None
+    path: tuple[str, ...],
+    summary: str,
+    *,
+    mutating: bool,
+    plan: Planner,
+    run: Runner | None = None,
+    mutating_when: Callable[[Args], bool] | None = None,
 ) -> Operation:
     """Add an operation. Without `run`, running executes the plan as it stands."""
-    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)))
+    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)), mutating_when)
     _CATALOG[path] = operation
     return operation
 
@@ -104,10 +116,11 @@ def perform(
     """Run the operation, or, when it changes hosts and `yes` is not given, return its plan."""
     operation = lookup(path)
     arguments = dict(args or {})
-    if operation.mutating and not yes:
+    changes_hosts = operation.changes_hosts(arguments)
+    if changes_hosts and not yes:
         plan = operation.plan(ctx, arguments)
         return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
-    if not operation.mutating:
+    if not changes_hosts:
         return operation.run(ctx, arguments)
     from kamal_nb.ops.runlog import record_run
 
