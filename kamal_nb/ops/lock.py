@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kamal_nb.commands import Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
@@ -20,6 +20,7 @@ from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import tolerated
 
 
 class LockError(Exception):
@@ -77,15 +78,28 @@ def _single(result: GroupResult, host: str) -> tuple[int, str, str]:
     return command.exit_code, command.stdout, command.stderr
 
 
+def _no_lock_is_an_answer(result: GroupResult, host: str) -> GroupResult:
+    """The same result, with the command that found no lock marked as the answer it is, not a failure."""
+    host_result = result[host]
+    commands = (*host_result.commands[:-1], tolerated(host_result.commands[-1]))
+    return GroupResult({**result, host: replace(host_result, commands=commands)})
+
+
+def status_result(ctx: Context) -> tuple[LockStatus | None, GroupResult]:
+    """Who holds the lock (None when nobody does), and the host result of asking."""
+    host = _primary(ctx)
+    result = ctx.runner.run({host: [_lock(ctx).status()]})
+    code, out, err = _single(result, host)
+    if code == 0:
+        return LockStatus.parse(out), result
+    if "No such file or directory" in err:
+        return None, _no_lock_is_an_answer(result, host)
+    raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
 def read_status(ctx: Context) -> LockStatus | None:
     """Who holds the lock, or None when nobody does."""
-    host = _primary(ctx)
-    code, out, err = _single(ctx.runner.run({host: [_lock(ctx).status()]}), host)
-    if code == 0:
-        return LockStatus.parse(out)
-    if "No such file or directory" in err:
-        return None
-    raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+    return status_result(ctx)[0]
 
 
 def try_acquire(ctx: Context, message: str, *, ensure_run_directory: bool = True) -> bool:
@@ -109,15 +123,21 @@ def try_acquire(ctx: Context, message: str, *, ensure_run_directory: bool = True
     raise LockError(f"taking the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
 
 
+def release_result(ctx: Context) -> tuple[bool, GroupResult]:
+    """Release the lock (False when there was none), and the host result of doing it."""
+    host = _primary(ctx)
+    result = ctx.runner.run({host: [_lock(ctx).release()]})
+    code, _, err = _single(result, host)
+    if code == 0:
+        return True, result
+    if "No such file or directory" in err:
+        return False, _no_lock_is_an_answer(result, host)
+    raise LockError(f"releasing the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
 def release_lock(ctx: Context) -> bool:
     """Release the lock; False when there was none."""
-    host = _primary(ctx)
-    code, _, err = _single(ctx.runner.run({host: [_lock(ctx).release()]}), host)
-    if code == 0:
-        return True
-    if "No such file or directory" in err:
-        return False
-    raise LockError(f"releasing the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+    return release_result(ctx)[0]
 
 
 def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
@@ -176,9 +196,9 @@ def _status_plan(ctx: Context, args: Args) -> Plan:
 
 def _status_run(ctx: Context, args: Args) -> OperationResult:
     started = time.monotonic()
-    status = read_status(ctx)
+    status, result = status_result(ctx)
     message = status.text if status else "There is no deploy lock"
-    return OperationResult("lock status", GroupResult({}), time.monotonic() - started, status, (message,))
+    return OperationResult("lock status", result, time.monotonic() - started, status, (message,))
 
 
 def _acquire_plan(ctx: Context, args: Args) -> Plan:
@@ -206,9 +226,9 @@ def _release_plan(ctx: Context, args: Args) -> Plan:
 
 def _release_run(ctx: Context, args: Args) -> OperationResult:
     started = time.monotonic()
-    released = release_lock(ctx)
+    released, result = release_result(ctx)
     message = "Released the deploy lock" if released else "There is no deploy lock"
-    return OperationResult("lock release", GroupResult({}), time.monotonic() - started, None, (message,))
+    return OperationResult("lock release", result, time.monotonic() - started, None, (message,))
 
 
 register(("lock", "status"), "Report lock status", mutating=False, plan=_status_plan, run=_status_run)

@@ -112,6 +112,11 @@ def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, deployed:
     finally:
         assert real_kamal(deployed, "lock", "release").returncode == 0
     assert read_status(session.context()) is None
+    nobody = run(session, ("lock", "status"))
+    # "no lock" is an answer, not a failure: the host's row is ok although `stat` exited 1
+    assert nobody.ok and nobody.messages == ("There is no deploy lock",)
+    (primary,) = nobody.hosts
+    assert [c.exit_code for c in nobody.hosts[primary].commands] == [1]
 
 
 def test_a_lock_taken_by_kamal_nb_is_seen_by_kamal(session: Session, deployed: Path) -> None:
