@@ -359,8 +359,9 @@ class KamalMagics(Magics):
             return TextResult(f"kamal-nb {__version__} (Kamal {KAMAL_COMPAT_VERSION})")
         if invocation.path == ("config",):
             from kamal_nb.cli_config import render_config
+            from kamal_nb.notebook.config_view import ConfigView
 
-            return TextResult(self._guard(invocation, lambda: render_config(ctx.config)).rstrip("\n"))
+            return self._guard(invocation, lambda: ConfigView(ctx.config, render_config(ctx.config)))
         return None
 
     # -- display -----------------------------------------------------------------------------------

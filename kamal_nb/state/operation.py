@@ -18,6 +18,8 @@ from kamal_nb.state.deployment import Deployment
 from kamal_nb.state.fleet_state import FleetState, probe_fleet
 from kamal_nb.state.probe import Probe
 
+_TABLES = frozenset({"servers", "releases", "containers", "images", "audit", "lock", "findings", "tables"})
+
 
 @dataclass(frozen=True)
 class StateResult(OperationResult):
@@ -27,6 +29,12 @@ class StateResult(OperationResult):
     def state(self) -> FleetState:
         assert isinstance(self.data, FleetState)
         return self.data
+
+    def __getattr__(self, name: str) -> Any:
+        # `s = %kamal state; s.releases` reads as well as `s.state.releases`
+        if name in _TABLES:
+            return getattr(self.state, name)
+        raise AttributeError(name)
 
     def __str__(self) -> str:
         return str(self.state)
