@@ -32,6 +32,7 @@ from kamal_nb.config.registry import Registry
 from kamal_nb.config.roles import Role
 from kamal_nb.config.ruby_values import RubySymbol, is_blank, is_present, is_truthy, ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource
+from kamal_nb.config.shell_safety import check_config
 from kamal_nb.config.ssh import Ssh, Sshkit
 from kamal_nb.config.validation import (
     AccessoryValidator,
@@ -178,7 +179,7 @@ class _Assembly:
         self._ensure_no_conflicting_proxy_runs(roles, accessories)
         hooks_output = self._hooks_output()
 
-        return Config(
+        config = Config(
             raw=self.raw,
             config_files=self.source.config_files,
             destination=self.destination,
@@ -222,6 +223,9 @@ class _Assembly:
                 {ruby_to_s(k): v for k, v in self.raw.items() if ruby_to_s(k).startswith("x-")}
             ),
         )
+        # tokens Kamal sends unquoted must not be able to run as shell (kamal_nb's own check)
+        check_config(config)
+        return config
 
     # -- servers and roles -----------------------------------------------------------------------
 

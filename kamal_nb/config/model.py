@@ -22,6 +22,7 @@ from kamal_nb.config.registry import Registry
 from kamal_nb.config.roles import Role
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
+from kamal_nb.config.shell_safety import check_version
 from kamal_nb.config.ssh import Ssh, Sshkit
 from kamal_nb.config.version import abbreviated, resolve_version
 
@@ -86,12 +87,14 @@ class Config:
     @cached_property
     def version(self) -> str:
         """``--version``, else ``$VERSION``, else the git commit (resolved on first use)."""
-        return resolve_version(
+        version = resolve_version(
             self.declared_version,
             self.environment,
             cwd=self.root,
             builds_from_working_tree=self.builder.context_set,
         )
+        check_version(version)  # $VERSION may say anything: it goes into commands unquoted
+        return version
 
     @property
     def abbreviated_version(self) -> str:

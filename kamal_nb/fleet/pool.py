@@ -84,11 +84,19 @@ class ConnectionPool:
 
     def _connection(self, host: str) -> Connection:
         from fabric import Config, Connection
+        from fabric.runners import Remote
+
+        from kamal_nb.fleet.runner import unbuffered
 
         settings = self.settings
         config = Config(
             ssh_config=self._fabric_ssh_config(),
-            overrides={"run": {"in_stream": False, "warn": True}, "forward_agent": settings.forward_agent},
+            overrides={
+                "run": {"in_stream": False, "warn": True},
+                "forward_agent": settings.forward_agent,
+                # output is kept (bounded) by the runner's streams, not buffered whole by invoke
+                "runners": {"remote": unbuffered(Remote)},
+            },
         )
         connect_kwargs: dict[str, Any] = {
             "banner_timeout": settings.connect_timeout,

@@ -15,10 +15,11 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
 from kamal_nb.fleet.hostkeys import HostKeyError
@@ -97,8 +98,52 @@ class _Cancelled(Exception):
     pass
 
 
+# What the runner keeps of each command's output, per stream: the first and the last OUTPUT_KEEP
+# characters (whole lines), with a note in between saying how much was dropped. Events still stream
+# every line. A line longer than LINE_LIMIT is passed on in pieces of that size.
+OUTPUT_KEEP = 512 * 1024
+LINE_LIMIT = 64 * 1024
+
+
+class _Kept:
+    """The head and tail of one command's output on one stream, and how much was dropped between."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.head: list[str] = []
+        self.head_size = 0
+        self.tail: deque[str] = deque()
+        self.tail_size = 0
+        self.dropped_chars = 0
+        self.dropped_lines = 0
+
+    def add(self, piece: str) -> None:
+        if self.head_size < self.keep:
+            self.head.append(piece)
+            self.head_size += len(piece)
+            return
+        self.tail.append(piece)
+        self.tail_size += len(piece)
+        while self.tail_size > self.keep and len(self.tail) > 1:
+            gone = self.tail.popleft()
+            self.tail_size -= len(gone)
+            self.dropped_chars += len(gone)
+            self.dropped_lines += gone.count("\n")
+
+    def text(self) -> str:
+        note = ""
+        if self.dropped_chars:
+            note = (
+                f"[kamal_nb: {self.dropped_chars} characters ({self.dropped_lines} lines) of output dropped here; "
+                f"kept the first {self.head_size} and the last {self.tail_size} characters]\n"
+            )
+        return "".join(self.head) + note + "".join(self.tail)
+
+
 class _LineEmitter:
-    """A write-only stream that turns chunks of output into one Output event per line."""
+    """A write-only stream that turns chunks of output into one Output event per line, and keeps
+    what the result will carry: all of it up to ``keep`` characters from each end of each command's
+    output (a batch's commands are told apart by their marker lines, which are always kept)."""
 
     def __init__(
         self,
@@ -107,29 +152,65 @@ class _LineEmitter:
         index: int,
         stream: Literal["stdout", "stderr"],
         marker: str | None = None,
+        keep: int | None = None,
     ) -> None:
         self._events, self._host, self._index, self._stream = publish, host, index, stream
         self._marker = marker  # a batch's separator: never shown
         self._partial = ""
+        self._keep = OUTPUT_KEEP if keep is None else keep
+        self._done: list[str] = []  # the kept text of the commands a marker closed
+        self._current = _Kept(self._keep)
 
     def write(self, chunk: str) -> int:
         text = self._partial + chunk
         *lines, self._partial = text.split("\n")
         for line in lines:
-            self._emit(line.rstrip("\r"))
+            self._line(line, ended=True)
+        # a line without an end in sight is passed on in pieces (minus what may be a marker's start)
+        spare = len(self._marker) + 24 if self._marker else 0
+        while len(self._partial) > LINE_LIMIT + spare:
+            piece, self._partial = self._partial[:LINE_LIMIT], self._partial[LINE_LIMIT:]
+            self._line(piece, ended=False)
         return len(chunk)
 
     def flush(self) -> None:
         if self._partial:
-            self._emit(self._partial)
+            self._line(self._partial, ended=False)
             self._partial = ""
 
+    def text(self) -> str:
+        """Everything kept so far (exactly the output when nothing was dropped)."""
+        return "".join(self._done) + self._current.text()
+
+    def _line(self, line: str, *, ended: bool) -> None:
+        if self._marker and ended and self._marker in line:
+            before = line.split(self._marker, 1)[0]
+            if before:
+                self._current.add(before)
+            self._done.append(self._current.text() + line[len(before) :] + "\n")
+            self._current = _Kept(self._keep)
+            if before:
+                self._emit(before)  # what the command printed without a newline
+            return
+        self._current.add(line + "\n" if ended else line)
+        self._emit(line.rstrip("\r"))
+
     def _emit(self, line: str) -> None:
-        if self._marker and self._marker in line:
-            line = line.split(self._marker, 1)[0]  # what the command printed without a newline
-            if not line:
-                return
         self._events.publish(Output(self._host, self._index, self._stream, redact(line)))
+
+
+def unbuffered(runner_class: type[Any]) -> type[Any]:
+    """An invoke Runner class that does not keep a copy of the whole output (invoke's own buffer,
+    which also re-joins it on every chunk): the runner's out/err streams keep what is kept."""
+
+    class Unbuffered(runner_class):  # type: ignore[misc]
+        def _handle_output(self, buffer_: list[str], hide: bool, output: Any, reader: Any) -> None:
+            for data in self.read_proc_output(reader):
+                if not hide:
+                    self.write_our_output(stream=output, string=data)
+
+    Unbuffered.__name__ = Unbuffered.__qualname__ = f"Unbuffered{runner_class.__name__}"
+    return Unbuffered
 
 
 class HostPool(Protocol):
@@ -259,7 +340,8 @@ class FleetRunner:
         finally:
             out.flush()
             err.flush()
-        return int(result.exited), str(result.stdout), str(result.stderr)
+        # the streams kept the output (bounded); invoke's result carries none of it (unbuffered)
+        return int(result.exited), out.text(), err.text()
 
     @staticmethod
     def _upload(conn: Connection, upload: Upload) -> tuple[int, str, str]:

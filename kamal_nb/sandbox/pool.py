@@ -123,7 +123,12 @@ class SandboxConnection:
 
         if not self._open:
             raise EOFError("sandbox connection closed")
-        context = Context(Config(overrides={"run": {"shell": "/bin/bash"}}))
+        from invoke.runners import Local
+
+        from kamal_nb.fleet.runner import unbuffered
+
+        # output is kept (bounded) by the runner's streams, not buffered whole by invoke
+        context = Context(Config(overrides={"run": {"shell": "/bin/bash"}, "runners": {"local": unbuffered(Local)}}))
         wrapped = f"cd {shlex.quote(str(self.host_dir))} || exit 1\n{command}"
         return context.run(wrapped, env=self.env, replace_env=True, **kwargs)
 

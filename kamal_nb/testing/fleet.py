@@ -534,6 +534,44 @@ class Fleet:
         netns = ["nsenter", f"--net=/run/netns/{self.netns(name)}", "iptables"]
         run(*netns, "-I" if drop else "-D", *rule)
 
+    def stop_dockerd(self, name: str) -> None:
+        """Stop the host's dockerd by its pid file (it stops its containers first, as on a real host)."""
+        pid = read_pid(self.node_dir(name) / "run/docker.pid")
+        if pid is None or not pid_alive(pid):
+            raise FleetError(f"{name}: dockerd is not running")
+        stop_pids([pid], timeout=30)
+        wait_until(f"dockerd on {name} to stop", lambda: not self._engine_answers(name), 10)
+
+    def start_dockerd(self, name: str) -> None:
+        """Start the host's dockerd again inside the host's namespaces (entered through its sshd);
+        containers with a restart policy come back as they do after a reboot."""
+        node = self.node_dir(name)
+        sshd = read_pid(node / "run/sshd.pid")
+        if sshd is None or not pid_alive(sshd):
+            raise FleetError(f"{name}: sshd is not running, so its namespaces cannot be entered")
+        with (node / "dockerd.log").open("ab") as out:
+            subprocess.Popen(
+                ["nsenter", "-t", str(sshd), "-m", "-n", "-u", "/usr/sbin/dockerd"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        wait_until(f"dockerd on {name}", functools.partial(self._engine_answers, name), 30, node / "dockerd.log")
+
+    def stop_registry(self) -> None:
+        """Stop the fleet's registry by its pid file (pulls fail until start_registry)."""
+        pid = read_pid(self.base / "registry/registry.pid")
+        if pid is None or not pid_alive(pid):
+            raise FleetError("the registry is not running")
+        stop_pids([pid])
+        wait_until("the registry to stop", lambda: not self._registry_answers(), 10)
+
+    def start_registry(self) -> None:
+        """Start the registry again on its data (the images pushed before are still there)."""
+        self._registry_up()
+        wait_until("the registry", self._registry_answers, 10, self.base / "registry/registry.log")
+
     def _netns_pids(self, name: str) -> list[int]:
         return [int(p) for p in run("ip", "netns", "pids", self.netns(name), check=False, quiet=True).stdout.split()]
 

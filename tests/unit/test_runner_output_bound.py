@@ -1,0 +1,73 @@
+"""What the runner keeps of a command's output: all of it up to a cap from each end, with a note
+saying how much was dropped; every line is still streamed as an event; batch markers survive."""
+
+from __future__ import annotations
+
+import re
+
+from kamal_nb.fleet import Batch, EventStream, HostEvent, Output
+from kamal_nb.fleet.runner import LINE_LIMIT, OUTPUT_KEEP, _LineEmitter
+
+
+def emitter(marker: str | None = None, keep: int | None = None) -> tuple[_LineEmitter, list[HostEvent]]:
+    events = EventStream()
+    seen: list[HostEvent] = []
+    events.subscribe(seen.append)
+    return _LineEmitter(events, "h", 0, "stdout", marker, keep), seen
+
+
+def test_small_output_is_kept_exactly() -> None:
+    out, seen = emitter()
+    for chunk in ("a\r\nb", "c\n\n", "no newline"):
+        out.write(chunk)
+    out.flush()
+    assert out.text() == "a\r\nbc\n\nno newline"
+    assert [e.line for e in seen if isinstance(e, Output)] == ["a", "bc", "", "no newline"]
+
+
+def test_ten_megabytes_keep_the_first_and_last_parts_and_say_what_was_dropped() -> None:
+    out, seen = emitter()
+    line = "x" * 99 + "\n"
+    total_lines = 100_000  # 10 MB
+    block = line * 1000
+    out.write("first line\n")
+    for _ in range(total_lines // 1000):
+        out.write(block)
+    out.write("last line\n")
+    out.flush()
+    text = out.text()
+    assert len(text) <= 2 * OUTPUT_KEEP + 2 * len(line) + 200
+    assert text.startswith("first line\n") and text.endswith("x\nlast line\n")
+    note = re.search(r"\[kamal_nb: (\d+) characters \((\d+) lines\) of output dropped here; kept the first .*\]\n", text)
+    assert note is not None
+    dropped_chars, dropped_lines = int(note.group(1)), int(note.group(2))
+    kept = len(text) - len(note.group(0))
+    assert dropped_chars + kept == len("first line\n") + total_lines * len(line) + len("last line\n")
+    assert dropped_lines == dropped_chars // len(line)
+    # every line was still streamed
+    assert sum(isinstance(e, Output) for e in seen) == total_lines + 2
+
+
+def test_a_line_without_end_is_streamed_and_kept_in_pieces() -> None:
+    out, seen = emitter(keep=LINE_LIMIT * 2)
+    out.write("y" * (LINE_LIMIT * 10))
+    out.flush()
+    assert all(len(e.line) <= LINE_LIMIT for e in seen if isinstance(e, Output))
+    text = out.text()
+    assert "of output dropped here" in text and len(text) < LINE_LIMIT * 6
+
+
+def test_a_batch_keeps_every_marker_so_each_command_gets_its_own_output() -> None:
+    batch = Batch(("big", "small"))
+    out, _ = emitter(batch.marker, keep=1000)
+    out.write("z\n" * 100_000)
+    out.write(f"tail{batch.marker} 0\n")
+    out.write(f"small output\n{batch.marker} 3\n")
+    out.flush()
+    err, _ = emitter(batch.marker, keep=1000)
+    err.write(f"{batch.marker}\noops\n{batch.marker}\n")
+    err.flush()
+    (d1, c1, o1, e1), (d2, c2, o2, e2) = batch.split(out.text(), err.text())
+    assert (d1, c1, e1) == ("big", 0, "") and o1.startswith("z\n") and o1.endswith("z\ntail")
+    assert "of output dropped here" in o1 and len(o1) < 2200
+    assert (d2, c2, o2, e2) == ("small", 3, "small output\n", "oops\n")
