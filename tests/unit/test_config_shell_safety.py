@@ -3,7 +3,9 @@ as shell, with an error naming the key; values Kamal quotes pass and are quoted 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from kamal_nb.config.secrets import Secrets
 HOSTILE = ("a;touch /tmp/pwned", "$(id)", "`id`", "a b", "a'b", 'a"b', "a\nb", "a|b", "a&b", "a>b", "é;x")
 
 
-def config(tmp_path: Path, version: str | None = "999", **extra: object) -> Config:
+def config(tmp_path: Path, version: str | None = "999", **extra: Any) -> Config:
     (tmp_path / ".kamal").mkdir(exist_ok=True)
     (tmp_path / ".kamal" / "secrets").write_text("S=1\n")
     raw: dict[object, object] = {
@@ -33,7 +35,7 @@ def config(tmp_path: Path, version: str | None = "999", **extra: object) -> Conf
     )
 
 
-CASES = {
+CASES: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
     "role name": (lambda v: {"servers": {v: ["1.1.1.1"]}, "primary_role": v}, "servers/"),
     "host": (lambda v: {"servers": {"web": [f"1.1.1.1{v}"]}}, "servers/web"),
     "accessory name": (lambda v: {"accessories": {f"db{v}": {"image": "db", "host": "1.1.1.1"}}}, "accessories/db"),

@@ -38,7 +38,9 @@ def test_ten_megabytes_keep_the_first_and_last_parts_and_say_what_was_dropped() 
     text = out.text()
     assert len(text) <= 2 * OUTPUT_KEEP + 2 * len(line) + 200
     assert text.startswith("first line\n") and text.endswith("x\nlast line\n")
-    note = re.search(r"\[kamal_nb: (\d+) characters \((\d+) lines\) of output dropped here; kept the first .*\]\n", text)
+    note = re.search(
+        r"\[kamal_nb: (\d+) characters \((\d+) lines\) of output dropped here; kept the first .*\]\n", text
+    )
     assert note is not None
     dropped_chars, dropped_lines = int(note.group(1)), int(note.group(2))
     kept = len(text) - len(note.group(0))
