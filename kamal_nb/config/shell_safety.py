@@ -100,6 +100,9 @@ def check_config(config: Config) -> None:
     _check(config.image, _IMAGE, "image", "image")
     _labels(config.labels, "labels")
     _volumes(config.volumes, "volumes")
+    _env(config.env, "env")
+    for name, env in config.env_tags.items():
+        _env(env, f"env/tags/{name}")
     for role in config.roles:
         _check(role.name, _NAME, "role name", f"servers/{role.name}")
         where = f"servers/{role.name}"

@@ -42,8 +42,8 @@ CASES: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
     "accessory host": (lambda v: {"accessories": {"db": {"image": "db", "host": v}}}, "accessories/db"),
     "volume": (lambda v: {"volumes": [f"/data{v}:/data"]}, "volumes"),
     "label name": (lambda v: {"labels": {f"k{v}": "x"}}, "labels"),
-    "env name": (lambda v: {"env": {"clear": {f"K{v}": "x"}}}, "servers/web/env/clear"),
-    "secret env name": (lambda v: {"env": {"secret": [f"K{v}"]}}, "servers/web/env/secret"),
+    "env name": (lambda v: {"env": {"clear": {f"K{v}": "x"}}}, "env/clear"),
+    "secret env name": (lambda v: {"env": {"secret": [f"K{v}"]}}, "env/secret"),
     "option name": (lambda v: {"servers": {"web": {"hosts": ["1.1.1.1"], "options": {f"o{v}": 1}}}}, "options"),
     "image": (lambda v: {"image": f"app{v}"}, "image"),
 }
