@@ -4,37 +4,21 @@ cell runs them, what the proxy serves, and the checks every fault ends with."""
 from __future__ import annotations
 
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops import catalog
 from kamal_nb.ops.lock import read_status
-from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import FleetInfo
-
-
-def perform(session: Session, path: tuple[str, ...], args: dict[str, object] | None = None, **options: Any) -> Any:
-    return catalog.perform(session.context(GlobalOptions(**options)), path, args or {}, yes=True)
-
-
-def run(
-    session: Session, path: tuple[str, ...], args: dict[str, object] | None = None, **options: Any
-) -> OperationResult:
-    result = perform(session, path, args, **options)
-    assert isinstance(result, OperationResult)
-    return result
+from tests.fleet.helpers import running, version_of
 
 
 def version_served(ip: str) -> str:
-    """What the proxy on `ip` serves at GET /version ("" when nothing answers)."""
+    """What the proxy on `ip` serves at GET /version (the error's text when nothing answers)."""
     try:
-        with urllib.request.urlopen(f"http://{ip}/version", timeout=5) as response:
-            return str(response.read().decode()).strip()
+        return version_of(ip)
     except OSError as error:
         return f"unreachable: {error}"
 
@@ -42,17 +26,6 @@ def version_served(ip: str) -> str:
 def web_versions(fleet: FleetInfo) -> dict[str, str]:
     """GET /version through the proxy on each web host (h1, h2)."""
     return {ip: version_served(ip) for ip in fleet.host_ips[:2]}
-
-
-def running(fleet: FleetInfo, host_index: int) -> list[str]:
-    """The demo app containers running on a host (asked of its engine, bypassing SSH)."""
-    import docker
-
-    client = docker.DockerClient(base_url=fleet.hosts[host_index].docker_socket, timeout=30)
-    try:
-        return sorted(str(c.name) for c in client.containers.list() if c.labels.get("service") == "demo")
-    finally:
-        client.close()
 
 
 def assert_intact(session: Session, fleet: FleetInfo, version: str) -> None:

@@ -4,19 +4,18 @@ files and modes, directories, env files, proxy routes, audit lines), operation f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kamal_nb.ops import catalog
-from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.script import Refused
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
+from tests.fleet.helpers import kamal_ok, run
 from tests.fleet.project import APP_SECRET, deploy_config, real_kamal, write_project
 
 pytestmark = pytest.mark.fleet
@@ -69,16 +68,8 @@ def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Tem
     (directory / "config" / "plain.txt").write_text("plain\n")
     config = deploy_config(fleet, accessories=accessories_config(fleet))
     write_project(directory, fleet, config, secrets={"DB_PASSWORD": DB_PASSWORD})
-    setup = real_kamal(directory, "setup", "-P", "--version", "v1")
-    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    kamal_ok(directory, "setup", "-P", "--version", "v1")
     return directory
-
-
-@pytest.fixture
-def session(project: Path) -> Iterator[Session]:
-    session = Session(root=project)
-    yield session
-    session.close()
 
 
 def _rmtree(path: Path) -> None:
@@ -88,9 +79,7 @@ def _rmtree(path: Path) -> None:
 
 
 def perform(session: Session, path: tuple[str, ...], args: dict[str, object] | None = None) -> OperationResult:
-    result = catalog.perform(session.context(GlobalOptions(version="v1")), path, args or {}, yes=True)
-    assert isinstance(result, OperationResult)
-    return result
+    return run(session, path, args, version="v1")
 
 
 # -- what is on the hosts --------------------------------------------------------------------------

@@ -8,42 +8,24 @@ from __future__ import annotations
 import re
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops import catalog
 from kamal_nb.ops.lock import read_status
-from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.ops.steps import OperationInterrupted
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.images import build_app
+from tests.fleet.helpers import perform, run, running, version_of
 from tests.fleet.project import APP_SECRET, real_kamal, write_project
 
 pytestmark = pytest.mark.fleet
 
 RANDOM = re.compile(r"_replaced_[0-9a-f]{16}|-?\b[0-9a-f]{12}$|\[\d{4}-\d\d-\d\dT[\d:]+Z\]")
-
-
-def perform(
-    session: Session, path: tuple[str, ...], args: dict[str, object] | None = None, yes: bool = True, **options: Any
-) -> Any:
-    return catalog.perform(session.context(GlobalOptions(**options)), path, args or {}, yes=yes)
-
-
-def run(
-    session: Session, path: tuple[str, ...], args: dict[str, object] | None = None, **options: Any
-) -> OperationResult:
-    result = perform(session, path, args, **options)
-    assert isinstance(result, OperationResult)
-    return result
 
 
 def snapshot(fleet: FleetInfo) -> dict[str, Any]:
@@ -88,21 +70,6 @@ def snapshot(fleet: FleetInfo) -> dict[str, Any]:
     return state
 
 
-def running(fleet: FleetInfo, host_index: int) -> list[str]:
-    import docker
-
-    client = docker.DockerClient(base_url=fleet.hosts[host_index].docker_socket, timeout=30)
-    try:
-        return sorted(str(c.name) for c in client.containers.list() if c.labels.get("service") == "demo")
-    finally:
-        client.close()
-
-
-def version_served(ip: str) -> str:
-    with urllib.request.urlopen(f"http://{ip}/version", timeout=5) as response:
-        return str(response.read().decode()).strip()
-
-
 class Client(threading.Thread):
     """Requests through the proxy in a loop, counting failures."""
 
@@ -114,7 +81,7 @@ class Client(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                self.seen.add(version_served(self.ip))
+                self.seen.add(version_of(self.ip))
                 self.ok += 1
             except Exception as error:
                 self.failures.append(repr(error))
@@ -124,13 +91,6 @@ class Client(threading.Thread):
 @pytest.fixture(scope="module")
 def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_project(tmp_path_factory.mktemp("deploy"), fleet)
-
-
-@pytest.fixture
-def session(project: Path) -> Iterator[Session]:
-    session = Session(root=project)
-    yield session
-    session.close()
 
 
 def test_plans_name_every_command_and_run_nothing(session: Session, fleet: FleetInfo) -> None:
@@ -162,7 +122,7 @@ def test_deploy_leaves_the_state_kamal_leaves(
     assert ours["h1"]["envs"][".kamal/apps/demo/env/roles/web.env"] == f"DEMO_SECRET={APP_SECRET}\n"
     assert ".kamal/apps/demo/env/roles/web.env 600" in ours["h1"]["layout"]
     assert read_status(session.context()) is None
-    assert version_served(fleet.hosts[0].ip) == "v2"
+    assert version_of(fleet.hosts[0].ip) == "v2"
     assert APP_SECRET not in str(deploy) and APP_SECRET not in repr(deploy.hosts)
 
 
@@ -172,13 +132,13 @@ def test_interop_with_the_real_kamal(session: Session, project: Path, fleet: Fle
     assert details.returncode == 0 and "demo-web-v2" in details.stdout
     back = real_kamal(project, "rollback", "v1")
     assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]
-    assert version_served(fleet.hosts[0].ip) == "v1"
+    assert version_of(fleet.hosts[0].ip) == "v1"
     # rolled back by Kamal: kamal_nb sees it and rolls forward again
     versions = run(session, ("app", "version"))
     assert {versions.output(ip).strip() for ip in fleet.host_ips} == {"v1"}
     forward = run(session, ("rollback",), {"version": "v2"})
     assert forward.ok and forward.data is True, str(forward)
-    assert version_served(fleet.hosts[0].ip) == "v2"
+    assert version_of(fleet.hosts[0].ip) == "v2"
     assert running(fleet, 2) == ["demo-jobs-v2"]
 
 
@@ -216,7 +176,7 @@ def test_an_unhealthy_version_leaves_the_old_one_serving(session: Session, fleet
     assert "target failed to become healthy" in (result.hosts[h1].failure or "")
     assert f"web on {h1}" in (result.hosts[h1].failure or "")
     assert "not booting jobs" in (result.hosts[h3].failure or "")
-    assert version_served(h1) == "v2" and version_served(h2) == "v2"
+    assert version_of(h1) == "v2" and version_of(h2) == "v2"
     assert running(fleet, 0) == ["demo-web-v2"] and running(fleet, 2) == ["demo-jobs-v2"]
     assert read_status(session.context()) is None
 
@@ -242,7 +202,7 @@ def test_a_host_lost_mid_deploy_is_reported_and_the_others_finish(
     assert not result.ok
     assert result.hosts[h1].ok and result.hosts[h2].ok
     assert h3 in (result.hosts[h3].failure or "")
-    assert version_served(h1) == "v1"
+    assert version_of(h1) == "v1"
     assert read_status(session.context()) is None
 
 
@@ -280,7 +240,7 @@ def test_an_interrupted_deploy_releases_the_lock_and_says_what_happened(session:
     assert read_status(session.context()) is None
     recovered = run(session, ("redeploy",), {"skip_push": True}, version="v2")
     assert recovered.ok, str(recovered)
-    assert version_served(h1) == "v2"
+    assert version_of(h1) == "v2"
 
 
 def test_setup_reports_a_host_without_docker(

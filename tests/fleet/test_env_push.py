@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from tests.fleet.project import APP_SECRET, deploy_config, real_kamal, write_project
+from tests.fleet.helpers import set_up_with_kamal
+from tests.fleet.project import APP_SECRET, deploy_config, real_kamal
 
 pytestmark = pytest.mark.fleet
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.fleet
 @pytest.fixture(scope="module")
 def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Deployed at v1 by the real Kamal, with an accessory on the jobs host."""
-    fleet_control.reset_hosts()
     accessory = {
         "image": f"{fleet.registry}/base/busybox:latest",
         "host": fleet.hosts[2].ip,
@@ -31,17 +30,7 @@ def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Tem
         "env": {"clear": {"MODE": "cache"}, "secret": ["DEMO_SECRET"]},
     }
     config = deploy_config(fleet, accessories={"cache": accessory})
-    project = write_project(tmp_path_factory.mktemp("envpush"), fleet, config)
-    setup = real_kamal(project, "setup", "-P", "--version", "v1")
-    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
-    return project
-
-
-@pytest.fixture
-def session(project: Path) -> Iterator[Session]:
-    session = Session(root=project)
-    yield session
-    session.close()
+    return set_up_with_kamal(fleet_control, fleet, tmp_path_factory.mktemp("envpush"), config)
 
 
 def env_files(fleet: FleetInfo) -> dict[tuple[str, str], tuple[str, int]]:

@@ -14,7 +14,8 @@ from kamal_nb.notebook.errors import KamalOperationFailed
 from kamal_nb.notebook.magics import PendingOperation
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from kamal_nb.testing.project import APP_SECRET, real_kamal, write_project
+from kamal_nb.testing.project import APP_SECRET, real_kamal
+from tests.fleet.helpers import set_up_with_kamal
 
 pytestmark = pytest.mark.fleet
 Shell = Any
@@ -22,11 +23,7 @@ Shell = Any
 
 @pytest.fixture(scope="module")
 def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    fleet_control.reset_hosts()
-    project = write_project(tmp_path_factory.mktemp("app"), fleet)
-    setup = real_kamal(project, "setup", "-P", "--version", "v1")
-    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
-    return project
+    return set_up_with_kamal(fleet_control, fleet, tmp_path_factory.mktemp("app"))
 
 
 @pytest.fixture

@@ -4,20 +4,19 @@ beside the real Kamal: the same containers, routes, files and audit lines after 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kamal_nb.ops import catalog
-from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.script import Refused
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from tests.fleet.project import real_kamal, write_project
+from tests.fleet.helpers import kamal_ok, run, set_up_with_kamal
 
 pytestmark = pytest.mark.fleet
 
@@ -25,29 +24,11 @@ pytestmark = pytest.mark.fleet
 @pytest.fixture(scope="module")
 def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo app set up by the real Kamal at v1: web on h1, h2 behind the proxy, jobs on h3."""
-    fleet_control.reset_hosts()
-    directory = write_project(tmp_path_factory.mktemp("lifecycle"), fleet)
-    _kamal(directory, "setup", "-P", "--version", "v1")
-    return directory
-
-
-@pytest.fixture
-def session(project: Path) -> Iterator[Session]:
-    session = Session(root=project)
-    yield session
-    session.close()
-
-
-def _kamal(project: Path, *args: str) -> str:
-    done = real_kamal(project, *args)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return set_up_with_kamal(fleet_control, fleet, tmp_path_factory.mktemp("lifecycle"))
 
 
 def perform(session: Session, path: tuple[str, ...], args: dict[str, object] | None = None) -> OperationResult:
-    result = catalog.perform(session.context(GlobalOptions(version="v1")), path, args or {}, yes=True)
-    assert isinstance(result, OperationResult)
-    return result
+    return run(session, path, args, version="v1")
 
 
 def _docker(socket: str) -> Any:
@@ -97,7 +78,7 @@ def record(fleet_control: Fleet, fleet: FleetInfo, run: Callable[[], object]) ->
     return states, audits
 
 
-def test_app_stop_start_maintenance_live_as_kamal(
+def test_app_stop_start_maintenance_live_askamal_ok(
     session: Session, project: Path, fleet_control: Fleet, fleet: FleetInfo
 ) -> None:
     pairs: list[tuple[tuple[str, ...], tuple[str, ...], dict[str, object]]] = [
@@ -107,7 +88,7 @@ def test_app_stop_start_maintenance_live_as_kamal(
         (("app", "live"), ("app", "live"), {}),
     ]
     for kamal_args, path, args in pairs:
-        kamal_state, kamal_audit = record(fleet_control, fleet, lambda a=kamal_args: _kamal(project, *a))  # type: ignore[misc]
+        kamal_state, kamal_audit = record(fleet_control, fleet, lambda a=kamal_args: kamal_ok(project, *a))  # type: ignore[misc]
         state, audit = record(
             fleet_control,
             fleet,
@@ -123,7 +104,7 @@ def test_app_stop_start_maintenance_live_as_kamal(
     assert _host_state(fleet_control, "h1", fleet.hosts[0].docker_socket)["routes"] == [("demo-web", "running")]
 
 
-def test_proxy_reboot_stop_start_as_kamal(
+def test_proxy_reboot_stop_start_askamal_ok(
     session: Session, project: Path, fleet_control: Fleet, fleet: FleetInfo
 ) -> None:
     hooks = project / ".kamal" / "hooks"
@@ -134,7 +115,7 @@ def test_proxy_reboot_stop_start_as_kamal(
         hook.write_text(f'#!/bin/sh\necho "{name} $KAMAL_HOSTS $KAMAL_COMMAND $KAMAL_SUBCOMMAND" >> {calls}\n')
         hook.chmod(0o755)
     try:
-        kamal_state, kamal_audit = record(fleet_control, fleet, lambda: _kamal(project, "proxy", "reboot", "-y"))
+        kamal_state, kamal_audit = record(fleet_control, fleet, lambda: kamal_ok(project, "proxy", "reboot", "-y"))
         calls.unlink()
         state, audit = record(fleet_control, fleet, lambda: perform(session, ("proxy", "reboot")).raise_on_failure())
         assert state == kamal_state and audit == kamal_audit
@@ -162,7 +143,7 @@ def test_proxy_reboot_stop_start_as_kamal(
         (("proxy", "start"), ("proxy", "start")),
         (("proxy", "restart"), ("proxy", "restart")),
     ):
-        kamal_state, kamal_audit = record(fleet_control, fleet, lambda a=kamal_args: _kamal(project, *a))  # type: ignore[misc]
+        kamal_state, kamal_audit = record(fleet_control, fleet, lambda a=kamal_args: kamal_ok(project, *a))  # type: ignore[misc]
         state, audit = record(fleet_control, fleet, lambda p=path: perform(session, p).raise_on_failure())  # type: ignore[misc]
         assert state == kamal_state and audit == kamal_audit, path
     assert perform(session, ("proxy", "logs"), {"lines": 3}).ok
@@ -226,7 +207,7 @@ def test_remove_leaves_what_kamal_remove_leaves(
     state, audit = record(fleet_control, fleet, lambda: perform(session, ("remove",)).raise_on_failure())
     assert all(not s["containers"] for s in state.values()), state
     assert all(".kamal/apps/demo" not in s["files"] and not s["auths"] for s in state.values())
-    _kamal(project, "setup", "-P", "--version", "v1")
-    kamal_state, kamal_audit = record(fleet_control, fleet, lambda: _kamal(project, "remove", "-y"))
+    kamal_ok(project, "setup", "-P", "--version", "v1")
+    kamal_state, kamal_audit = record(fleet_control, fleet, lambda: kamal_ok(project, "remove", "-y"))
     assert state == kamal_state
     assert audit == kamal_audit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,38 +13,20 @@ from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.selection import SelectionError
 from kamal_nb.ops.session import Context, Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from tests.fleet.project import real_kamal, write_project
+from tests.fleet.helpers import run, set_up_with_kamal
+from tests.fleet.project import real_kamal
 
 pytestmark = pytest.mark.fleet
 
 
 @pytest.fixture(scope="module")
-def deployed(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo app deployed at v1 by the real Kamal: web on h1, h2 (behind the proxy), jobs on h3."""
-    fleet_control.reset_hosts()
-    project = write_project(tmp_path_factory.mktemp("app"), fleet)
-    setup = real_kamal(project, "setup", "-P", "--version", "v1")
-    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
-    return project
-
-
-@pytest.fixture
-def session(deployed: Path) -> Iterator[Session]:
-    session = Session(root=deployed)
-    yield session
-    session.close()
-
-
-def run(
-    session: Session, path: tuple[str, ...], args: dict[str, object] | None = None, **options: object
-) -> OperationResult:
-    result = catalog.perform(session.context(GlobalOptions(**options)), path, args or {}, yes=True)  # type: ignore[arg-type]
-    assert isinstance(result, OperationResult)
-    return result
+    return set_up_with_kamal(fleet_control, fleet, tmp_path_factory.mktemp("app"))
 
 
 def test_details_shows_what_kamal_shows_in_one_round_trip_per_host(
-    session: Session, deployed: Path, fleet: FleetInfo
+    session: Session, project: Path, fleet: FleetInfo
 ) -> None:
     h1, h2, h3 = fleet.host_ips
     result = run(session, ("details",))
@@ -54,7 +35,7 @@ def test_details_shows_what_kamal_shows_in_one_round_trip_per_host(
     assert "demo-web-v1" in result.output(h2)
     assert "demo-jobs-v1" in result.output(h3) and "kamal-proxy" not in result.output(h3)
     assert [c.command.split(" ")[1] for c in result.hosts[h1].commands] == ["ps", "ps"]  # proxy, then app
-    kamal = real_kamal(deployed, "details", "-q")
+    kamal = real_kamal(project, "details", "-q")
     assert kamal.returncode == 0
     for host in fleet.host_ips:  # every container line Kamal printed, kamal_nb found too
         for line in result.output(host).splitlines()[1:]:
@@ -95,8 +76,8 @@ def test_plan_lists_commands_without_running_anything(session: Session, fleet: F
     assert session.context().runner.pool.opened == 0
 
 
-def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, deployed: Path) -> None:
-    taken = real_kamal(deployed, "lock", "acquire", "-m", "Investigating an incident")
+def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, project: Path) -> None:
+    taken = real_kamal(project, "lock", "acquire", "-m", "Investigating an incident")
     assert taken.returncode == 0, taken.stderr
     try:
         ctx = session.context()
@@ -110,7 +91,7 @@ def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, deployed:
         with pytest.raises(LockError, match="held manually, not waiting"), deploy_lock(waiting):
             pytest.fail("a manual lock is not waited for")
     finally:
-        assert real_kamal(deployed, "lock", "release").returncode == 0
+        assert real_kamal(project, "lock", "release").returncode == 0
     assert read_status(session.context()) is None
     nobody = run(session, ("lock", "status"))
     # "no lock" is an answer, not a failure: the host's row is ok although `stat` exited 1
@@ -119,19 +100,19 @@ def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, deployed:
     assert [c.exit_code for c in nobody.hosts[primary].commands] == [1]
 
 
-def test_a_lock_taken_by_kamal_nb_is_seen_by_kamal(session: Session, deployed: Path) -> None:
+def test_a_lock_taken_by_kamal_nb_is_seen_by_kamal(session: Session, project: Path) -> None:
     result = catalog.perform(session.context(), ("lock", "acquire"), {"message": "Rotating secrets"}, yes=True)
     assert isinstance(result, OperationResult) and result.messages == ("Acquired the deploy lock",)
-    status = real_kamal(deployed, "lock", "status")
+    status = real_kamal(project, "lock", "status")
     assert "Locked by: Test Operator at " in status.stdout and "Message: Rotating secrets" in status.stdout
-    refused = real_kamal(deployed, "redeploy", "-P", "--version", "v2")
+    refused = real_kamal(project, "redeploy", "-P", "--version", "v2")
     assert refused.returncode != 0 and "Deploy lock found" in refused.stdout + refused.stderr
     released = catalog.perform(session.context(), ("lock", "release"), {}, yes=True)
     assert isinstance(released, OperationResult) and released.messages == ("Released the deploy lock",)
-    assert "There is no deploy lock" in real_kamal(deployed, "lock", "status").stdout
+    assert "There is no deploy lock" in real_kamal(project, "lock", "status").stdout
 
 
-def test_the_automatic_lock_is_released_on_failure_and_interrupt(session: Session, deployed: Path) -> None:
+def test_the_automatic_lock_is_released_on_failure_and_interrupt(session: Session, project: Path) -> None:
     ctx = session.context()
     for error in (RuntimeError("boom"), KeyboardInterrupt()):
         with pytest.raises(type(error)), deploy_lock(ctx):
@@ -140,7 +121,7 @@ def test_the_automatic_lock_is_released_on_failure_and_interrupt(session: Sessio
         assert read_status(ctx) is None
 
 
-def test_lock_wait_waits_for_an_automatic_lock(session: Session, deployed: Path) -> None:
+def test_lock_wait_waits_for_an_automatic_lock(session: Session, project: Path) -> None:
     import threading
 
     holder: Context = session.context()

@@ -19,8 +19,9 @@ from kamal_nb.ops.lock import LockError, read_status
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
+from tests.fleet.helpers import perform, run
 from tests.fleet.project import real_kamal, write_project
-from tests.fleet.reliability import assert_intact, perform, run, web_versions
+from tests.fleet.reliability import assert_intact, web_versions
 
 pytestmark = pytest.mark.fleet
 

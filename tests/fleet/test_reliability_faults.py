@@ -22,8 +22,9 @@ from kamal_nb.ops.session import Session
 from kamal_nb.ops.steps import OperationInterrupted
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.images import build_app
+from tests.fleet.helpers import run, running
 from tests.fleet.project import deploy_config, write_project
-from tests.fleet.reliability import assert_intact, assert_reported, on_event, run, running, starts, web_versions
+from tests.fleet.reliability import assert_intact, assert_reported, on_event, starts, web_versions
 
 pytestmark = pytest.mark.fleet
 

@@ -32,7 +32,7 @@ from kamal_nb.fleet.runner import OUTPUT_KEEP
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import deploy_config, kamal_binary, write_project
-from tests.fleet.reliability import perform, run
+from tests.fleet.helpers import perform, run
 
 pytestmark = pytest.mark.fleet
 

@@ -17,7 +17,8 @@ import pytest
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import deploy_config, write_project
-from tests.fleet.reliability import assert_intact, assert_reported, run
+from tests.fleet.helpers import run
+from tests.fleet.reliability import assert_intact, assert_reported
 
 pytestmark = pytest.mark.fleet
 
