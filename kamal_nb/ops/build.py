@@ -17,6 +17,7 @@ import os
 import subprocess
 import tarfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from kamal_nb.ops.hooks import LOCAL, run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, registry_login, send
+from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, pre_connect, registry_login, send
 from kamal_nb.redaction import Secret, redact
 
 if TYPE_CHECKING:
@@ -244,10 +245,19 @@ def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[Plann
     return steps
 
 
-def pull_image(ctx: Context, rec: Recorder, *, ensure_run_directory: bool = False) -> bool:
+def pull_image(
+    ctx: Context,
+    rec: Recorder,
+    *,
+    ensure_run_directory: bool = False,
+    then: Mapping[str, Cmd] | None = None,
+    answers: dict[str, Reply] | None = None,
+) -> bool:
     """Log in and pull on the app hosts (one host per registry mirror first); False on a failure.
 
     With `ensure_run_directory` the pull also runs `mkdir -p .kamal` (the deploy lock's first step).
+    `then`: a command to send after a host's pull in the same round trip (a deploy takes the lock so);
+    it runs only if the pull succeeded there, and that host's reply goes into `answers`.
     """
     if ctx.config.registry.local:
         raise BuildError(_unsupported(ctx) or "local registry")
@@ -277,7 +287,9 @@ def pull_image(ctx: Context, rec: Recorder, *, ensure_run_directory: bool = Fals
         if wave:
             if seeds:
                 rec.say(f"Pulling image on {', '.join(wave)}")
-            replies = send(ctx, rec, {h: commands for h in wave})
+            replies = send(ctx, rec, {h: [*commands, *([then[h]] if then and h in then else [])] for h in wave})
+            if answers is not None and then:
+                answers.update({h: r for h, r in replies.items() if h in then})
             ok = ok and all(r.ok for r in replies.values())
             if not ok:
                 return False

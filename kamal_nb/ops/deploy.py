@@ -19,13 +19,21 @@ from kamal_nb.ops.boot import BootRun, boot, interrupted, plan_boot, plan_notes
 from kamal_nb.ops.build import _push_plan, plan_pull, pull_image, push_image
 from kamal_nb.ops.catalog import Args, UnknownOperation, lookup, register
 from kamal_nb.ops.hooks import LOCAL, run_hook
-from kamal_nb.ops.lock import deploy_lock
+from kamal_nb.ops.lock import (
+    LockError,
+    automatic_acquire,
+    deploy_lock,
+    lock_held_elsewhere,
+    read_status,
+    refused,
+    release_lock,
+)
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
 from kamal_nb.ops.prune import plan_prune, prune
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Interrupted, Recorder, pre_connect, tracking
+from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, pre_connect, tracking
 
 
 def lock_plan(ctx: Context, *, ensured: bool = False) -> tuple[list[PlannedStep], list[PlannedStep]]:
@@ -72,12 +80,31 @@ def deploy_steps(
     started = time.monotonic()
     if not skip_push:
         push_image(ctx, rec, no_cache=no_cache, command=command)
-    # the pull's round trip also runs the lock's `mkdir -p .kamal`, when it covers every host
+    # The pull's round trip also runs the lock's `mkdir -p .kamal` when it covers every host, and
+    # on the primary host it takes the lock right after the pull: Kamal too takes the lock once the
+    # pull is done, and this spares the primary a round trip before the boot can start.
     covered = set(ctx.selection.hosts) <= set(ctx.selection.app_hosts) and not ctx.holding_lock
-    if not pull_image(ctx, rec, ensure_run_directory=covered):
+    primary = ctx.selection.primary_host
+    fold = covered and primary in ctx.selection.app_hosts and not lock_held_elsewhere(ctx)
+    lock_step = {primary: Cmd(automatic_acquire(ctx), strict=False)} if fold and primary else None
+    answers: dict[str, Reply] = {}
+    pulled = pull_image(ctx, rec, ensure_run_directory=covered, then=lock_step, answers=answers)
+    taken, problem = False, None
+    if lock_step and primary in answers and answers[primary].ok:
+        reply, last = answers[primary], len(answers[primary].results) - 1
+        taken = reply.code(last) == 0
+        if not taken and not refused(reply.err(last)):
+            problem = f"taking the deploy lock on {primary} failed: {reply.err(last) or f'exit {reply.code(last)}'}"
+        elif not taken and not ctx.options.lock_wait:
+            problem = "Deploy lock found. Run 'kamal lock help' for more information"
+    if not pulled:  # Kamal reports a failed pull before it ever tries the lock
+        if taken:
+            release_lock(ctx)
         return False
+    if problem is not None:
+        raise LockError(problem, read_status(ctx) if problem.startswith("Deploy lock found") else None)
     ok = False
-    with deploy_lock(ctx, ensure_run_directory=not covered):
+    with deploy_lock(ctx, ensure_run_directory=not covered, acquired=taken):
         run_hook(ctx, "pre-deploy", command=command, secrets=True)
         if full:
             rec.say("Ensure kamal-proxy is running...")

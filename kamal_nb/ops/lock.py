@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from kamal_nb.commands import Lock, Server
+from kamal_nb.commands import Command, Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
 from kamal_nb.fleet import GroupResult
 from kamal_nb.ops.catalog import Args, register
@@ -118,7 +118,7 @@ def try_acquire(ctx: Context, message: str, *, ensure_run_directory: bool = True
     code, _, err = _single(ctx.runner.run({host: [command]}), host)
     if code == 0:
         return True
-    if "cannot create directory" in err:
+    if refused(err):
         return False
     raise LockError(f"taking the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
 
@@ -162,18 +162,37 @@ def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
         time.sleep(options.lock_wait_interval)
 
 
+def lock_held_elsewhere(ctx: Context) -> bool:
+    """True when this operation must not take the lock itself (it holds it, or a hook's Kamal does)."""
+    return ctx.holding_lock or os.environ.get("KAMAL_LOCK") == "true"
+
+
+def automatic_acquire(ctx: Context) -> Command:
+    """The command that takes the lock for an operation (`Automatic deploy lock`)."""
+    return _lock(ctx).acquire(
+        AUTOMATIC_MESSAGE, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now()
+    )
+
+
+def refused(stderr: str) -> bool:
+    """Whether a lock acquire failed because somebody holds the lock."""
+    return "cannot create directory" in stderr
+
+
 @contextmanager
-def deploy_lock(ctx: Context, *, ensure_run_directory: bool = True) -> Iterator[None]:
+def deploy_lock(ctx: Context, *, ensure_run_directory: bool = True, acquired: bool = False) -> Iterator[None]:
     """Hold the deploy lock around a mutating operation; released on failure and on Ctrl-C too.
 
     Re-entrant: inside another locked operation (or in a hook run with KAMAL_LOCK=true, as Kamal
     sets for hooks) it does nothing. `ensure_run_directory=False` skips `mkdir -p .kamal` on every
     host when the caller has just run it (a deploy's pull does, in the same round trip).
+    `acquired=True`: the caller has just taken it (`automatic_acquire`, sent with other commands).
     """
-    if ctx.holding_lock or os.environ.get("KAMAL_LOCK") == "true":
+    if lock_held_elsewhere(ctx):
         yield
         return
-    _acquire_automatic(ctx, ensure_run_directory)
+    if not acquired:
+        _acquire_automatic(ctx, ensure_run_directory)
     ctx.holding_lock = True
     try:
         yield
