@@ -325,13 +325,13 @@ class FleetRunner:
         out = _LineEmitter(self.events, host, index, "stdout", marker)
         err = _LineEmitter(self.events, host, index, "stderr", marker)
         timeout = self.settings.command_timeout
+        began = time.monotonic()
         try:
             result = conn.run(
                 wire, hide=False, warn=True, in_stream=False, out_stream=out, err_stream=err, timeout=timeout
             )
         except CommandTimedOut:
-            self.pool.discard(host)  # the channel may still be busy: never reuse it
-            raise CommandTimeout(f"{host}: command timed out after {timeout:g}s") from None
+            result = None
         except (paramiko.ChannelException, paramiko.SSHException, EOFError) as error:
             if _is_channel_open_failure(error):
                 raise _ChannelNotOpened(str(error)) from None
@@ -340,6 +340,12 @@ class FleetRunner:
         finally:
             out.flush()
             err.flush()
+        # invoke decides "timed out" by its timer thread having ended; when the command returns while
+        # that thread is still closing the channel, invoke reports exit -1 instead: the same timeout
+        late = timeout is not None and time.monotonic() - began >= timeout
+        if result is None or (late and result.exited == -1):
+            self.pool.discard(host)  # the channel may still be busy: never reuse it
+            raise CommandTimeout(f"{host}: command timed out after {timeout:g}s")
         # the streams kept the output (bounded); invoke's result carries none of it (unbuffered)
         return int(result.exited), out.text(), err.text()
 
