@@ -4,7 +4,8 @@ Kamal asked to succeed, and what the proxy serves."""
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,23 @@ def running(fleet: FleetInfo, host_index: int) -> list[str]:
         return sorted(str(c.name) for c in client.containers.list() if c.labels.get("service") == "demo")
     finally:
         client.close()
+
+
+@contextmanager
+def kamal_shell(widgets: str) -> Iterator[Any]:
+    """The in-process IPython shell with kamal_nb freshly loaded (its %config reset) and `widgets`
+    set ("on" or "off"); unloaded afterwards. The caller chdirs into the project first."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell: Any = InteractiveShell.instance()
+    shell.config.pop("KamalMagics", None)
+    if "kamal_nb" in shell.extension_manager.loaded:
+        shell.run_line_magic("reload_ext", "kamal_nb")
+    else:
+        shell.run_line_magic("load_ext", "kamal_nb")
+    shell.run_line_magic("config", f"KamalMagics.widgets = '{widgets}'")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "kamal_nb")
+        shell.config.pop("KamalMagics", None)

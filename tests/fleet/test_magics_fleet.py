@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from kamal_nb.notebook.errors import KamalOperationFailed
@@ -15,7 +14,7 @@ from kamal_nb.notebook.magics import PendingOperation
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import APP_SECRET, real_kamal
-from tests.fleet.helpers import set_up_with_kamal
+from tests.fleet.helpers import kamal_shell, set_up_with_kamal
 
 pytestmark = pytest.mark.fleet
 Shell = Any
@@ -29,16 +28,8 @@ def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Tem
 @pytest.fixture
 def ip(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
     monkeypatch.chdir(project)
-    shell: Shell = InteractiveShell.instance()
-    shell.config.pop("KamalMagics", None)
-    if "kamal_nb" in shell.extension_manager.loaded:
-        shell.run_line_magic("reload_ext", "kamal_nb")
-    else:
-        shell.run_line_magic("load_ext", "kamal_nb")
-    shell.run_line_magic("config", "KamalMagics.widgets = 'off'")
-    yield shell
-    shell.run_line_magic("unload_ext", "kamal_nb")
-    shell.config.pop("KamalMagics", None)
+    with kamal_shell("off") as shell:
+        yield shell
 
 
 def test_line_magic_returns_the_result_with_live_text(ip: Shell, fleet: FleetInfo) -> None:

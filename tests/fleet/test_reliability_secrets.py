@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from kamal_nb.ops import catalog
@@ -26,6 +25,7 @@ from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import APP_SECRET, deploy_config, write_project
+from tests.fleet.helpers import kamal_shell
 
 pytestmark = pytest.mark.fleet
 
@@ -94,16 +94,8 @@ def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Tem
 def ip(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
-    shell: Any = InteractiveShell.instance()
-    shell.config.pop("KamalMagics", None)
-    if "kamal_nb" in shell.extension_manager.loaded:
-        shell.run_line_magic("reload_ext", "kamal_nb")
-    else:
-        shell.run_line_magic("load_ext", "kamal_nb")
-    shell.run_line_magic("config", "KamalMagics.widgets = 'on'")
-    yield shell
-    shell.run_line_magic("unload_ext", "kamal_nb")
-    shell.config.pop("KamalMagics", None)
+    with kamal_shell("on") as shell:
+        yield shell
 
 
 def rendered(value: Any) -> list[str]:
