@@ -4,7 +4,10 @@ Push builds on the local engine (`DOCKER_HOST`, else the default socket) from a 
 of HEAD (Kamal builds from a fresh clone) or from `builder.context`, with the Dockerfile, target,
 build args, the `service` label, `--no-cache`, and tags `<repo>:<version>` and `<repo>:latest`,
 then pushes both with the registry login (the credentials go to the engine, never to a file).
-Build secrets and multi-arch/remote/cloud/pack builders need BuildKit: they are refused clearly.
+With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
+secret through a session that only kamal_nb's memory and the engine connection see
+(kamal_nb.ops.buildkit_build). Multi-arch, remote, cloud and pack builders need docker buildx,
+which kamal_nb cannot drive: they are refused clearly.
 
 Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
 then audit, `docker image rm --force`, `docker pull`, and the service-label check, in one round trip.
@@ -26,6 +29,7 @@ from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
+from kamal_nb.ops.buildkit_session import Services, SessionError
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.hooks import LOCAL, run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
@@ -68,11 +72,9 @@ def _unsupported(ctx: Context) -> str | None:
     config = ctx.config
     builder = Builder(config)
     if config.builder.remote or builder.is_pack or builder.is_cloud:
-        return "remote, hybrid, pack and cloud builders are not supported by kamal_nb's Docker SDK build"
+        return "remote, hybrid, pack and cloud builders need docker buildx, which kamal_nb cannot drive"
     if len(config.builder.arches) > 1:
-        return "multi-arch builds need BuildKit (buildx); kamal_nb builds one arch with the Docker SDK"
-    if config.builder.secret_names:
-        return "build secrets need BuildKit (buildx); kamal_nb's Docker SDK build cannot mount them"
+        return "multi-arch builds need docker buildx, which kamal_nb cannot drive (it builds one arch on the engine)"
     if config.registry.local:
         return "a local registry (localhost:PORT) needs SSH port forwarding, which kamal_nb does not do yet"
     return None
@@ -139,6 +141,14 @@ def _build_args(ctx: Context) -> dict[str, str]:
     return args
 
 
+def _session_services(ctx: Context, secrets: Mapping[str, Secret], auth: Mapping[str, str]) -> Services:
+    server = ctx.config.registry.server
+    hosts = {server} if server else {"registry-1.docker.io", "docker.io", "index.docker.io"}
+    login = (auth["username"], auth["password"]) if auth["username"] else None
+    # the same login the classic build gets, for a FROM image the engine has to pull
+    return Services({k: v.reveal() for k, v in secrets.items()}, lambda host: login if host in hosts else None)
+
+
 def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: str = "build") -> str:
     """Build and push `<repo>:<version>` and `<repo>:latest`; returns the image reference."""
     import docker
@@ -148,13 +158,13 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
         raise BuildError(problem)
     config = ctx.config
     builder = _builder(ctx)
+    secrets = builder.secrets  # a name missing from the secrets files stops here, before the build
     image, latest = builder.absolute_image, builder.latest_image
     run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
     data, dockerfile, origin = build_context(ctx)
     events = ctx.session.events
-    events.publish(
-        Started(LOCAL, 0, f"build {image} from {origin} (Docker SDK, {_docker_host(ctx) or 'local engine'})")
-    )
+    how = f"BuildKit with {len(secrets)} build secret(s)" if secrets else "Docker SDK"
+    events.publish(Started(LOCAL, 0, f"build {image} from {origin} ({how}, {_docker_host(ctx) or 'local engine'})"))
     started = time.monotonic()
     client = _client(ctx)
     registry = config.registry
@@ -186,7 +196,14 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
         if arches:
             kwargs["platform"] = f"linux/{arches[0]}"
         log: list[str] = []
-        for chunk in client.api.build(**kwargs):
+        if secrets:
+            from kamal_nb.ops.buildkit_build import buildkit_build
+
+            services = _session_services(ctx, secrets, auth)
+            chunks = buildkit_build(client, _docker_host(ctx), kwargs, services, name=config.service, shared_key=image)
+        else:
+            chunks = client.api.build(**kwargs)
+        for chunk in chunks:
             text = str(chunk.get("stream") or chunk.get("status") or "")
             if "error" in chunk:
                 log.append(str(chunk["error"]))
@@ -203,7 +220,7 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
             for status in client.images.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
                 if "error" in status:
                     raise BuildError(f"pushing {reference} failed: {redact(str(status['error']))}")
-    except docker.errors.APIError as error:
+    except (docker.errors.APIError, SessionError) as error:
         raise BuildError(f"building {image} failed: {redact(str(error))}") from None
     except BuildError:
         events.publish(Finished(LOCAL, 0, 1, time.monotonic() - started))
@@ -303,7 +320,9 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     builder = _builder(ctx)
     problem = _unsupported(ctx)
     command = builder.push(no_cache=False)
-    note = f"built with the Docker SDK as: {command}" + (f" — refused: {problem}" if problem else "")
+    secrets = ctx.config.builder.secret_names
+    how = "on the engine's BuildKit, its session serving builder.secrets," if secrets else "with the Docker SDK"
+    note = f"built {how} as: {command}" + (f" — refused: {problem}" if problem else "")
     return [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
 
 

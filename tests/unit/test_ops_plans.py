@@ -126,9 +126,24 @@ def test_rollback_needs_a_version(tmp_path: Path) -> None:
         plan(project(tmp_path), ("rollback",), {})
 
 
-def test_build_refuses_what_the_sdk_cannot_build(tmp_path: Path) -> None:
-    root = project(tmp_path, builder={"arch": ["amd64", "arm64"]})
-    assert "refused: multi-arch builds need BuildKit" in str(plan(root, ("build", "push"), version="v2"))
+def test_build_refuses_what_needs_buildx(tmp_path: Path) -> None:
+    (tmp_path / "multi").mkdir()
+    (tmp_path / "remote").mkdir()
+    root = project(tmp_path / "multi", builder={"arch": ["amd64", "arm64"]})
+    shown = str(plan(root, ("build", "push"), version="v2"))
+    assert "refused: multi-arch builds need docker buildx, which kamal_nb cannot drive" in shown
+    root = project(tmp_path / "remote", builder={"arch": "arm64", "remote": "ssh://builder@10.0.0.9"})
+    shown = str(plan(root, ("build", "push"), version="v2"))
+    assert "refused: remote, hybrid, pack and cloud builders need docker buildx, which kamal_nb cannot drive" in shown
+
+
+def test_build_secrets_are_built_on_buildkit_and_their_values_never_planned(tmp_path: Path) -> None:
+    root = project(tmp_path, builder={"arch": "amd64", "secrets": ["DEMO_SECRET"]})
+    shown = str(plan(root, ("build", "push"), version="v2"))
+    assert "refused" not in shown
+    assert "built on the engine's BuildKit, its session serving builder.secrets," in shown
+    assert '--secret id="DEMO_SECRET"' in shown
+    assert SECRET not in shown
 
 
 def test_guarded_batch_stops_at_a_failing_strict_command() -> None:
