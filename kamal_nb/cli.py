@@ -57,9 +57,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:
     """Run one parsed command against a session in ``root`` (the current directory)."""
     from kamal_nb.config.errors import ConfigError
+    from kamal_nb.config.secret_adapters import AdapterError
     from kamal_nb.fleet import HostFailures
     from kamal_nb.notebook.live import TextView
     from kamal_nb.ops import catalog
+    from kamal_nb.ops.local_result import LocalCommandError, LocalResult
     from kamal_nb.ops.plan import Plan
     from kamal_nb.ops.result import OperationResult
     from kamal_nb.ops.selection import SelectionError
@@ -88,6 +90,9 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     except SelectionError as error:
         err.write(f"{name}: {error}\n")
         return 2
+    except (LocalCommandError, AdapterError) as error:
+        err.write(redact(f"{name}: {error}\n"))
+        return 1
     except ConfigError as error:
         err.write(redact(f"{name}: ConfigError: {error}\n"))
         return 1
@@ -98,6 +103,9 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     finally:
         unsubscribe()
         session.close()
+    if isinstance(result, LocalResult):
+        out.write(result.text)  # byte for byte what Kamal prints
+        return 0
     out.write(f"{result}\n")
     if isinstance(result, Plan) and not invocation.plan:
         err.write(f"{name}: nothing was run; add --yes to run it\n")

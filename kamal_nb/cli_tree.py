@@ -105,6 +105,9 @@ _LOG_OPTIONS = (_SINCE, _LINES, _GREP, _GREP_OPTIONS, _FOLLOW, _SKIP_TIMESTAMPS)
 _SKIP_LOCAL = _flag("-L", "--skip-local", help="Skip local login")
 _SKIP_REMOTE = _flag("-R", "--skip-remote", help="Skip remote login")
 _INLINE = _flag("--inline", help="(hidden in Kamal)", hidden=True)
+_REVEAL = _flag(
+    "--reveal", help="kamal_nb: show the secret values in a notebook (redacted there otherwise; the CLI prints them)"
+)
 _NAME = Arg("name", "Accessory name (all: every accessory)")
 _ONE_NAME = Arg("name", "Accessory name")
 _CMD = Arg("cmd", "The command to run (quote it to keep it one word)", rest=True)
@@ -380,15 +383,16 @@ SECRETS = _cmd(
                 _opt("--account", help="The account identifier or username"),
                 _opt("--from", help="A vault or folder to fetch the secrets from"),
                 _INLINE,
+                _REVEAL,
             ),
         ),
         _ro(
             "extract",
             "Extract a single secret from the results of a fetch call",
             args=(Arg("name"), Arg("secrets")),
-            options=(_INLINE,),
+            options=(_INLINE, _REVEAL),
         ),
-        _ro("print", "Print the secrets (for debugging)"),
+        _ro("print", "Print the secrets (for debugging)", options=(_REVEAL,)),
     ),
 )
 

@@ -78,6 +78,14 @@ def run_backtick(command: str, *, env: Mapping[str, str], cwd: str | None) -> st
 
     stdin is closed (not inherited): a notebook or a headless run must never hang on a prompt.
     """
+    return backtick(command, env=env, cwd=cwd)[0]
+
+
+def backtick(
+    command: str, *, env: Mapping[str, str], cwd: str | None, stdin: int | None = subprocess.DEVNULL
+) -> tuple[str, int]:
+    """Ruby's `` `command` `` with ``$?``: stdout as text and the exit status (Kamal's secret adapters
+    check ``$?.success?``). ``stdin=None`` inherits it, for a vault CLI that prompts in a terminal."""
     if _needs_shell(command):
         argv = ["/bin/sh", "-c", command]
     else:
@@ -85,15 +93,13 @@ def run_backtick(command: str, *, env: Mapping[str, str], cwd: str | None) -> st
         if not argv:
             raise RubyError("Errno::ENOENT", f"No such file or directory - {command}")
     try:
-        completed = subprocess.run(
-            argv, env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False
-        )
+        completed = subprocess.run(argv, env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stdin=stdin, check=False)
     except (FileNotFoundError, NotADirectoryError):
         raise RubyError("Errno::ENOENT", f"No such file or directory - {argv[0]}") from None
     except PermissionError:
         raise RubyError("Errno::EACCES", f"Permission denied - {argv[0]}") from None
     try:
-        return completed.stdout.decode("utf-8")
+        return completed.stdout.decode("utf-8"), completed.returncode
     except UnicodeDecodeError:
         # Ruby would carry the broken bytes on into YAML or the env file; refusing is the honest option.
         raise RubyError("ArgumentError", f"output of `{command}` is not valid UTF-8") from None

@@ -8,24 +8,31 @@ Behaviour ported from Kamal 2.12 (`lib/kamal/secrets.rb`, `lib/kamal/cli/secrets
   keys of another (only the environment);
 * nothing is read or run until a value is asked for; loading happens once, behind a lock, because
   `$(command)` substitutions may be slow or prompt;
-* a `$(kamal secrets ...)` substitution runs in-process with `--inline` (extract works; fetch needs a
-  vault CLI and is refused with a clear message: kamal_nb does not implement adapters).
+* a `$(kamal secrets fetch|extract ...)` substitution runs in-process with `--inline`, as Kamal's
+  `InlineCommandSubstitution` does: `fetch` drives the vault's CLI through Kamal's adapter
+  (kamal_nb.config.secret_adapters) and gives the JSON shell-escaped, `extract` gives the bare value.
 
 Values come out as `Secret` (kamal_nb.redaction), never as bare strings.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from kamal_nb.config import dotenv
+from kamal_nb.config import dotenv, ruby_json
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.ruby_eval import blank
+from kamal_nb.config.ruby_values import is_blank
 from kamal_nb.redaction import Secret
+
+if TYPE_CHECKING:
+    from kamal_nb.config.secret_adapters import Shell
 
 DEFAULT_SECRETS_PATH = ".kamal/secrets"
 
@@ -112,7 +119,8 @@ class Secrets:
                 continue  # dotenv ignores EISDIR; Kamal still lists the name
             text = dotenv.read_dotenv_text(full_path, display_path=name)
             try:
-                values = dotenv.parse(text, path=name, env=env, cwd=self._cwd, inline_kamal=run_inline)
+                inline = functools.partial(run_inline, env=env, cwd=self._cwd)
+                values = dotenv.parse(text, path=name, env=env, cwd=self._cwd, inline_kamal=inline)
             except dotenv.IgnoredFileError as ignored:
                 self.warnings.append(f"{ignored}: Kamal ignores the whole file {name} when this happens")
                 continue
@@ -157,24 +165,64 @@ def print_secrets(secrets: Secrets) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def fetch(*_args: str) -> str:
-    """`kamal secrets fetch` needs a vault's CLI (op, bw, lpass, aws...); kamal_nb runs no adapters."""
-    raise ConfigError(
-        "kamal secrets fetch needs a secret adapter's CLI (1password, bitwarden, lastpass, aws, gcp, "
-        "doppler, enpass, passbolt), which kamal_nb does not run: fetch the value in your shell and pass "
-        "it through the environment, e.g. KEY=$KEY in .kamal/secrets"
-    )
+class MissingAccount(ConfigError):
+    """`--account` left out for an adapter that needs one. `kamal secrets fetch` only prints this
+    message (and exits 0); inside a secrets file it stops the load."""
 
 
-def run_inline(words: list[str]) -> str:
-    """A `$(kamal secrets ...)` substitution, run in-process as Kamal does (`words` after "kamal")."""
-    if len(words) < 2 or words[0] != "secrets":
+def fetch(
+    secrets: Sequence[str],
+    *,
+    adapter: str,
+    account: str | None = None,
+    from_: str | None = None,
+    shell: Shell | None = None,
+) -> dict[str, Any]:
+    """`kamal secrets fetch [SECRETS...] -a ADAPTER [--account A] [--from F]`: what the vault gave,
+    name -> value (the command prints it with `fetch_json`). Raises AdapterError as Kamal raises."""
+    # imported on use: the adapters quote with kamal_nb.commands, which imports this package
+    from kamal_nb.config import secret_adapters
+
+    chosen = secret_adapters.lookup(adapter, shell)
+    if chosen.requires_account and is_blank(account):
+        raise MissingAccount("No value provided for required options '--account'")
+    return chosen.fetch(list(secrets), account=account, from_=from_)
+
+
+def fetch_json(results: Mapping[str, Any], *, inline: bool = False) -> str:
+    """What `kamal secrets fetch` prints (`JSON.dump`), shell-escaped with `--inline`."""
+    from kamal_nb.commands.quoting import shellescape
+
+    text = ruby_json.dump(dict(results))
+    return shellescape(text) if inline else text
+
+
+def run_inline(words: list[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> str:
+    """A `$(kamal secrets ...)` substitution, run in-process as Kamal does (`words` after "kamal"),
+    with `env` and `cwd` for the vault CLIs. Kamal runs its whole command line here
+    (`Kamal::Cli::Main.start(words + ["--inline"])`), so the same parser reads the words."""
+    if words[:2] not in (["secrets", "fetch"], ["secrets", "extract"]):
+        if len(words) >= 2 and words[0] == "secrets":
+            raise ConfigError(f"`kamal secrets {words[1]}` cannot be used inside a secrets file")
         raise ConfigError(f"`kamal {' '.join(words)}` is not a kamal secrets command kamal_nb can run")
-    command, args = words[1], [word for word in words[2:] if word != "--inline"]
-    if command == "extract":
-        if len(args) != 2:
-            raise ConfigError(f"kamal secrets extract takes NAME and SECRETS_JSON, got {len(args)} argument(s)")
-        return extract(args[0], args[1])
-    if command == "fetch":
-        return fetch(*args)
-    raise ConfigError(f"`kamal secrets {command}` cannot be used inside a secrets file")
+    from kamal_nb import cli_tree  # the command line's own tree (cheap: argparse only)
+
+    try:
+        invocation = cli_tree.parse([*words, "--inline"], prog="kamal")
+    except cli_tree.ParseError as error:
+        raise ConfigError(str(error)) from None
+    except cli_tree.HelpRequested:
+        raise ConfigError(f"`kamal {' '.join(words)}` asks for help inside a secrets file") from None
+    args = invocation.args
+    if invocation.path == ("secrets", "extract"):
+        return extract(str(args["name"]), str(args["secrets"]))
+    from kamal_nb.config.secret_adapters import Shell
+
+    results = fetch(
+        args.get("secrets") or (),
+        adapter=args["adapter"],
+        account=args.get("account"),
+        from_=args.get("from"),
+        shell=Shell(env=env, cwd=cwd),
+    )
+    return fetch_json(results, inline=True)

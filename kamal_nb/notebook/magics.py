@@ -266,6 +266,9 @@ class KamalMagics(Magics):
             raise UsageError(f"`kamal {invocation.name}` is not available in kamal_nb yet") from None
         if invocation.plan:
             return self._guard(invocation, lambda: operation.plan(ctx, args))
+        if operation.local:
+            # text from this machine (init, docs, secrets): no hosts to show live
+            return self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=True))
         if operation.changes_hosts(args) and not (invocation.yes or self.yes):
             plan = self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=False))
             return self._pending(invocation, operation, ctx, plan)
@@ -337,6 +340,7 @@ class KamalMagics(Magics):
         from kamal_nb.fleet import HostFailures
         from kamal_nb.notebook.errors import KamalError, KamalOperationFailed
         from kamal_nb.ops.catalog import UnknownOperation
+        from kamal_nb.ops.local_result import LocalCommandError
         from kamal_nb.ops.result import OperationResult
         from kamal_nb.ops.selection import SelectionError
 
@@ -344,7 +348,7 @@ class KamalMagics(Magics):
             return call()
         except (SelectionError, UnknownOperation) as error:
             raise UsageError(f"kamal {invocation.name}: {error}") from None
-        except ConfigError as error:
+        except (ConfigError, LocalCommandError) as error:
             raise KamalError(f"kamal {invocation.name}: {error}") from None
         except HostFailures as failure:
             result = OperationResult(invocation.name, failure.result)

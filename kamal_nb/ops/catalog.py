@@ -46,6 +46,15 @@ LIFECYCLE_MODULES = (
 )
 
 
+# Kamal's commands that run on this machine only: init, docs, secrets, the buildx build setup.
+LOCAL_MODULES = (
+    "kamal_nb.ops.init_project",
+    "kamal_nb.ops.config_docs",
+    "kamal_nb.ops.secrets_commands",
+    "kamal_nb.ops.buildx_setup",
+)
+
+
 class UnknownOperation(LookupError):
     pass
 
@@ -59,6 +68,8 @@ class Operation:
     run: Runner
     # for a command that changes hosts only with some options (`app stale_containers --stop`)
     mutating_when: Callable[[Args], bool] | None = None
+    # answers with text and touches no host (init, docs, secrets): shown as a result, no live view
+    local: bool = False
 
     @property
     def name(self) -> str:
@@ -80,9 +91,10 @@ def register(
     plan: Planner,
     run: Runner | None = None,
     mutating_when: Callable[[Args], bool] | None = None,
+    local: bool = False,
 ) -> Operation:
     """Add an operation. Without `run`, running executes the plan as it stands."""
-    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)), mutating_when)
+    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)), mutating_when, local)
     _CATALOG[path] = operation
     return operation
 
@@ -98,7 +110,7 @@ def run_plan(planner: Planner, name: str) -> Runner:
 
 
 def catalog() -> dict[tuple[str, ...], Operation]:
-    for module in (*OPERATION_MODULES, *DEPLOY_MODULES, *LIFECYCLE_MODULES):
+    for module in (*OPERATION_MODULES, *DEPLOY_MODULES, *LIFECYCLE_MODULES, *LOCAL_MODULES):
         importlib.import_module(module)
     return dict(_CATALOG)
 

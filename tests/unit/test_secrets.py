@@ -131,9 +131,13 @@ def test_extract_not_found(document: str) -> None:
 
 def test_inline_commands() -> None:
     assert run_inline(["secrets", "extract", "K", '{"K":"v"}', "--inline"]) == "v"
-    with pytest.raises(ConfigError, match="does not run"):
+    # fetch gives Ruby's JSON.dump, shell-escaped (test/cli/secrets_test.rb's test adapter)
+    fetched = run_inline(["secrets", "fetch", "foo", "b/ar", "--account", "a", "--adapter", "test"])
+    assert fetched == '\\{\\"foo\\":\\"oof\\",\\"b/ar\\":\\"ra/b\\"\\}'
+    with pytest.raises(ConfigError, match=r"^No value provided for required options '--account'$"):
         run_inline(["secrets", "fetch", "--adapter", "1password", "X"])
     with pytest.raises(ConfigError, match="cannot be used inside a secrets file"):
         run_inline(["secrets", "print"])
-    with pytest.raises(ConfigError, match="adapter"):
-        fetch("X")
+    with pytest.raises(ConfigError, match="required: -a/--adapter"):
+        run_inline(["secrets", "fetch", "X"])
+    assert fetch(["X"], adapter="test", account="a") == {"X": "X"}
