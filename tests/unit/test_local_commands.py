@@ -434,3 +434,29 @@ def test_this_machines_docker_without_buildx(project: Path) -> None:
     assert code == 1 and err.startswith("kamal-nb build create: Docker buildx plugin is not installed locally")
     code, out, _ = run_cli("build", "details")
     assert code == 0 and "Builder: local" in out and "DOCKER ENDPOINT" in out  # `docker context ls` needs no buildx
+
+
+def test_build_dev_passes_builder_secrets_in_the_environment_of_the_build_only(
+    build_project: StandIns, project: Path
+) -> None:
+    (project / "config" / "deploy.yml").write_text(DEPLOY_YML + "  secrets:\n    - GITHUB_TOKEN\n")
+    (project / ".kamal").mkdir()
+    (project / ".kamal" / "secrets").write_text("GITHUB_TOKEN=tok-5e3a9c\n")
+    _git_project(project)
+    version = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    standins = StandIns(build_project.bin, watched_env=("GITHUB_TOKEN",))
+    docker_with_buildx(standins)
+    standins.reply("docker buildx build -t=kamal-local-build-check -f=* .", "built\n")
+    standins.reply("docker run --rm kamal-local-build-check", "Dockerfile\n")
+    push = (
+        "GITHUB_TOKEN=tok-5e3a9c docker buildx build --output=type=docker --platform linux/amd64 "
+        f"--builder kamal-local-docker-container -t app:{version.strip()}-dirty -t app:latest-dirty "
+        "--label service=app --secret id=GITHUB_TOKEN --file Dockerfile ."
+    )
+    standins.reply(push, "pushed\n")
+    code, out, _ = run_cli("build", "dev")
+    assert code == 0, out
+    calls = standins.calls()
+    assert calls[-1][1] == {"GITHUB_TOKEN": "tok-5e3a9c"} and calls[-1][0][:3] == ["docker", "buildx", "build"]
+    assert all(env == {} for _, env in calls[:-1])  # the check image and the probes never see it
+    assert "tok-5e3a9c" not in out
