@@ -141,10 +141,3 @@ def to_options(options: Mapping[str, str | bool | None]) -> str:
 def presence(value: str | None) -> str | None:
     """ActiveSupport ``presence``: the value, or None when blank."""
     return None if value is None or is_blank(value) else value
-
-
-def needed(value: Any, what: str) -> str:
-    """A value Kamal calls a String method on: where Ruby would stop with NoMethodError on nil, say why."""
-    if not isinstance(value, str):
-        raise AdapterError(what)
-    return value
