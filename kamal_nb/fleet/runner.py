@@ -66,6 +66,10 @@ class Batch:
     def marker(self) -> str:
         return f"__kamal_nb_{self.token}__"
 
+    def part_done(self, part: int, exit_code: int) -> None:
+        """Called as soon as command `part` has ended on the host, while the rest still runs, so that
+        a caller can act on it before the round trip is over (nothing by default)."""
+
     def wire(self) -> str:
         marker = self.marker
         return "; ".join(
@@ -153,9 +157,12 @@ class _LineEmitter:
         stream: Literal["stdout", "stderr"],
         marker: str | None = None,
         keep: int | None = None,
+        batch: Batch | None = None,
     ) -> None:
         self._events, self._host, self._index, self._stream = publish, host, index, stream
         self._marker = marker  # a batch's separator: never shown
+        self._batch = batch  # told when each of its commands ends (stdout markers carry the code)
+        self.ends: list[float] = []  # when each batch command's end marker arrived (monotonic)
         self._partial = ""
         self._keep = OUTPUT_KEEP if keep is None else keep
         self._done: list[str] = []  # the kept text of the commands a marker closed
@@ -191,6 +198,11 @@ class _LineEmitter:
             self._current = _Kept(self._keep)
             if before:
                 self._emit(before)  # what the command printed without a newline
+            if self._batch is not None:
+                self.ends.append(time.monotonic())
+                code = line[len(before) + len(self._marker) :].strip()
+                if code.lstrip("-").isdigit():
+                    self._batch.part_done(len(self.ends) - 1, int(code))
             return
         self._current.add(line + "\n" if ended else line)
         self._emit(line.rstrip("\r"))
@@ -294,8 +306,9 @@ class FleetRunner:
             try:
                 if isinstance(step, Upload):
                     exit_code, out, err = self._upload(conn, step)
+                    ends: list[float] = []
                 else:
-                    exit_code, out, err = self._execute(conn, host, index, step)
+                    exit_code, out, err, ends = self._execute(conn, host, index, step)
                 break
             except _ChannelNotOpened as error:
                 # The connection died since its last use and the command was never sent, so a
@@ -307,22 +320,29 @@ class FleetRunner:
         self.events.publish(Finished(host, index, exit_code, duration))
         if isinstance(step, Batch):
             parts = step.split(out, err)
-            share = duration / max(1, len(parts))  # one round trip: its time is shared out
+            # each command ran from the previous one's end marker to its own (as seen from here)
+            bounds = [began, *ends[: len(parts)]]
+            if len(bounds) <= len(parts):  # markers lost (cannot happen with whole output): share out
+                bounds = [began + i * duration / max(1, len(parts)) for i in range(len(parts) + 1)]
             return [
-                CommandResult(host, redact(d), code, redact(o), redact(e), share, wall + i * share)
+                CommandResult(
+                    host, redact(d), code, redact(o), redact(e), bounds[i + 1] - bounds[i], wall + bounds[i] - began
+                )
                 for i, (d, code, o, e) in enumerate(parts)
             ]
         return [CommandResult(host, display, exit_code, redact(out), redact(err), duration, wall)]
 
     def _execute(
         self, conn: Connection, host: str, index: int, step: str | RemoteCommand | Batch
-    ) -> tuple[int, str, str]:
+    ) -> tuple[int, str, str, list[float]]:
+        """Exit code, kept stdout and stderr, and (for a batch) when each of its commands ended."""
         import paramiko
         from invoke.exceptions import CommandTimedOut
 
         wire = step if isinstance(step, str) else step.wire()
-        marker = step.marker if isinstance(step, Batch) else None
-        out = _LineEmitter(self.events, host, index, "stdout", marker)
+        batch = step if isinstance(step, Batch) else None
+        marker = batch.marker if batch else None
+        out = _LineEmitter(self.events, host, index, "stdout", marker, batch=batch)
         err = _LineEmitter(self.events, host, index, "stderr", marker)
         timeout = self.settings.command_timeout
         began = time.monotonic()
@@ -347,7 +367,7 @@ class FleetRunner:
             self.pool.discard(host)  # the channel may still be busy: never reuse it
             raise CommandTimeout(f"{host}: command timed out after {timeout:g}s")
         # the streams kept the output (bounded); invoke's result carries none of it (unbuffered)
-        return int(result.exited), out.text(), err.text()
+        return int(result.exited), out.text(), err.text(), out.ends
 
     @staticmethod
     def _upload(conn: Connection, upload: Upload) -> tuple[int, str, str]:

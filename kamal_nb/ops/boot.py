@@ -149,8 +149,9 @@ class _RoleBoot:
         commands.append(
             Cmd(app.container_id_for_version(self.version), strict=False, note=f"is there a container {self.version}?")
         )
-        if not self.queuer:
-            commands.append(Cmd(app.ensure_env_directory()))
+        # Kamal makes it just before the upload, after the barrier for the other roles; an idempotent
+        # mkdir made before the barrier spares them a round trip once it opens
+        commands.append(Cmd(app.ensure_env_directory()))
         return commands
 
     def changes(self, found: Found | None, renamed: str) -> list[Cmd]:
@@ -177,10 +178,13 @@ class _RoleBoot:
             commands.append(Cmd(app.status(version=self.version), strict=False, note="polled until running/healthy"))
         return commands
 
-    def finish(self, container_id: str | None, old: str | None) -> list[Cmd]:
+    def finish(
+        self, container_id: str | None, old: str | None, on_deployed: Callable[[int], None] | None = None
+    ) -> list[Cmd]:
         app, commands = self.app, []
         if self.role.running_proxy:
-            commands.append(Cmd(app.deploy(target=container_id or CONTAINER_ID), note="waits for the health check"))
+            deploy = app.deploy(target=container_id or CONTAINER_ID)
+            commands.append(Cmd(deploy, note="waits for the health check", on_done=on_deployed))
         if old:
             note = None if old != RUNNING else "only if a version was running"
             commands.append(Cmd(app.stop(version=old), strict=False, note=note))
@@ -210,15 +214,10 @@ class _RoleBoot:
         if self.queuer:
             steps += planned(host, self.changes(None, renamed), role)
             primary = self.ctx.selection.primary_role
-            steps.append(
-                PlannedStep(
-                    host,
-                    self.app.ensure_env_directory(),
-                    role,
-                    f"after the first healthy {primary.name if primary else 'primary'} container",
-                )
-            )
-            steps += planned(host, self.upload(), role)
+            steps += [
+                replace(step, note=f"after the first healthy {primary.name if primary else 'primary'} container")
+                for step in planned(host, self.upload(), role)
+            ]
         else:
             steps += planned(host, self.upload(), role)
             steps += planned(host, self.changes(None, renamed), role)
@@ -247,7 +246,6 @@ class _RoleBoot:
             primary_name = primary.name if primary else "primary"
             if not barrier.wait(rec.cancelled):
                 raise BootError(f"First {primary_name} container is unhealthy, not booting {self.role.name} on {host}")
-            self._send(rec, [Cmd(self.app.ensure_env_directory())], "preparing the env directory")
             changes = []
         finished: Reply | None = None
         try:
@@ -258,8 +256,13 @@ class _RoleBoot:
             if self.role.running_proxy:
                 if not answer:
                     raise BootError(f"Failed to get endpoint for {self.role.name} on {host}, did the container boot?")
+
+                def deployed(exit_code: int) -> None:
+                    if exit_code == 0:  # healthy: the other roles need not wait for the old one's stop
+                        self._open(rec, barrier)
+
                 # kamal-proxy deploy, then (only if it succeeded) the old version's stop: one round trip
-                finished = send(ctx, rec, {host: self.finish(answer, old)})[host]
+                finished = send(ctx, rec, {host: self.finish(answer, old, deployed)})[host]
                 if finished.error is not None and finished.code(0) != 0:
                     raise BootError(f"{host} unreachable while deploying: {finished.error}", reachable=False)
                 if finished.code(0) != 0:
@@ -269,12 +272,15 @@ class _RoleBoot:
         except BootError as error:
             self._fail(rec, barrier, error)
             raise
-        if self.gatekeeper and barrier.open() and len(ctx.selection.roles) > 1:
-            rec.say(f"{host}: First {self.role.name} container is healthy, booting any other roles")
+        self._open(rec, barrier)
         if finished is not None and not finished.ok:
             raise BootError(f"{host}: {finished.failure or finished.error}", stop_new=False)
         if old and not self.role.running_proxy:
             self._send(rec, self.finish(None, old), "stopping the old version", stop_new=False)
+
+    def _open(self, rec: Recorder, barrier: Barrier) -> None:
+        if self.gatekeeper and barrier.open() and len(self.ctx.selection.roles) > 1:
+            rec.say(f"{self.host}: First {self.role.name} container is healthy, booting any other roles")
 
     def _wait_until_ready(self, rec: Recorder, status: str) -> None:
         """Kamal's Healthcheck::Poller: running (after the readiness delay) or healthy, in time."""
@@ -339,6 +345,21 @@ def _role_boots(ctx: Context, run: BootRun, host: str) -> list[_RoleBoot]:
         gatekeeper = primary is not None and role.name == primary.name
         boots.append(_RoleBoot(ctx, host, role, run, gatekeeper, not gatekeeper and primary is not None))
     return boots
+
+
+def host_reads(ctx: Context, run: BootRun, host: str) -> list[Cmd]:
+    """What the boot reads first on `host`, every role's in turn (to send ahead: see `found_in`)."""
+    return [cmd for boot in _role_boots(ctx, run, host) for cmd in boot.reads()]
+
+
+def found_in(ctx: Context, run: BootRun, host: str, reply: Reply) -> dict[tuple[str, str], Found]:
+    """The answers to `host_reads`, by (host, role), for `BootRun.prefetched`."""
+    found, start = {}, 0
+    for boot in _role_boots(ctx, run, host):
+        count = len(boot.reads())
+        found[(host, boot.role.name)] = Found.parse(reply.part(start, start + count), stale=run.stale)
+        start += count
+    return found
 
 
 def tag_commands(ctx: Context, version: str) -> list[Cmd]:

@@ -20,7 +20,7 @@ import os
 import subprocess
 import tarfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,18 +247,19 @@ def pull_commands(ctx: Context, *, ensure_run_directory: bool = False) -> list[C
     ]
 
 
-def _first_round(ctx: Context) -> list[Cmd]:
+def _first_commands(ctx: Context) -> list[Cmd]:
+    """Login, and with several hosts the mirror question: a host behind a mirror stops there."""
     commands = registry_login(ctx)
     if len(ctx.selection.app_hosts) > 1:
-        commands.append(Cmd(_builder(ctx).first_mirror(), strict=False, note="hosts behind a mirror pull one by one"))
+        note = "a host behind a registry mirror stops here: one host per mirror pulls first, then the others"
+        commands.append(Cmd(_builder(ctx).first_mirror(), strict=False, note=note, stop_on="ok"))
     return commands
 
 
 def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
     for host in ctx.selection.app_hosts:
-        steps += planned(host, _first_round(ctx))
-        steps += planned(host, pull_commands(ctx, ensure_run_directory=ensure_run_directory))
+        steps += planned(host, [*_first_commands(ctx), *pull_commands(ctx, ensure_run_directory=ensure_run_directory)])
     return steps
 
 
@@ -267,50 +268,56 @@ def pull_image(
     rec: Recorder,
     *,
     ensure_run_directory: bool = False,
-    then: Mapping[str, Cmd] | None = None,
+    then: Mapping[str, Sequence[Cmd]] | None = None,
     answers: dict[str, Reply] | None = None,
 ) -> bool:
-    """Log in and pull on the app hosts (one host per registry mirror first); False on a failure.
+    """Log in and pull on the app hosts; False on a failure.
+
+    Kamal asks every host for its registry mirror first and then pulls on one host per mirror
+    before the others, to seed the mirrors. Here the question goes in the pull's own round trip: a
+    host without a mirror (the usual case) pulls at once, a host behind one stops after the answer
+    and pulls in the seeding waves that follow, as in Kamal.
 
     With `ensure_run_directory` the pull also runs `mkdir -p .kamal` (the deploy lock's first step).
-    `then`: a command to send after a host's pull in the same round trip (a deploy takes the lock so);
-    it runs only if the pull succeeded there, and that host's reply goes into `answers`.
+    `then`: commands to send after a host's pull in the same round trip (a deploy takes the lock
+    so); they run only if the pull succeeded there, and the answers to them go into `answers`.
     """
     if ctx.config.registry.local:
         raise BuildError(_unsupported(ctx) or "local registry")
     hosts = ctx.selection.app_hosts
-    first = _first_round(ctx)
-    mirrors: dict[str, str] = {}
-    if first:
-        replies = send(ctx, rec, {h: first for h in hosts})
-        if not all(r.ok for r in replies.values()):
-            return False
-        if len(hosts) > 1:
-            index = len(first) - 1
-            for host, reply in replies.items():
-                mirror = reply.out(index)
-                if reply.code(index) != 0:
-                    if MIRROR_NONE not in reply.err(index) + mirror:
-                        rec.fail(host, f"`docker info` failed: {reply.err(index) or mirror}")
-                    continue
-                if mirror:
-                    mirrors.setdefault(mirror, host)
+    first = _first_commands(ctx)
+    commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)
+
+    def pulled(wave: Sequence[str], before: list[Cmd]) -> dict[str, Reply]:
+        after = then or {}
+        replies = send(ctx, rec, {h: [*before, *commands, *after.get(h, ())] for h in wave})
+        if answers is not None:
+            skip = len(before) + len(commands)
+            answers.update({h: r.part(skip) for h, r in replies.items() if h in after})
+        return replies
+
+    replies = pulled(hosts, first)
+    if not all(r.ok for r in replies.values()):
+        return False
+    mirrors: dict[str, list[str]] = {}
+    if len(hosts) > 1:
+        asked = len(first) - 1
+        for host, reply in replies.items():
+            mirror = reply.out(asked)
+            if reply.code(asked) == 0:
+                mirrors.setdefault(mirror, []).append(host)
+            elif MIRROR_NONE not in reply.err(asked) + mirror:
+                rec.fail(host, f"`docker info` failed: {reply.err(asked) or mirror}")
         if rec.failures:
             return False
-    commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)
-    seeds = list(mirrors.values())
-    ok = True
-    for wave in ([h for h in hosts if h in seeds], [h for h in hosts if h not in seeds]):
+    seeds = [behind[0] for behind in mirrors.values()]
+    rest = [h for behind in mirrors.values() for h in behind[1:]]
+    for wave in (seeds, rest):
         if wave:
-            if seeds:
-                rec.say(f"Pulling image on {', '.join(wave)}")
-            replies = send(ctx, rec, {h: [*commands, *([then[h]] if then and h in then else [])] for h in wave})
-            if answers is not None and then:
-                answers.update({h: r for h, r in replies.items() if h in then})
-            ok = ok and all(r.ok for r in replies.values())
-            if not ok:
+            rec.say(f"Pulling image on {', '.join(wave)}")
+            if not all(r.ok for r in pulled(wave, []).values()):
                 return False
-    return ok
+    return True
 
 
 # -- operations ----------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from kamal_nb.commands import Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
-from kamal_nb.ops.boot import BootRun, boot, interrupted, plan_boot, plan_notes
+from kamal_nb.ops.boot import BootRun, Found, boot, found_in, host_reads, interrupted, plan_boot, plan_notes
 from kamal_nb.ops.build import _push_plan, plan_pull, pull_image, push_image
 from kamal_nb.ops.catalog import Args, UnknownOperation, lookup, register
-from kamal_nb.ops.hooks import LOCAL, run_hook
+from kamal_nb.ops.hooks import LOCAL, hook_may_run, run_hook
 from kamal_nb.ops.lock import (
     LockError,
     automatic_acquire,
@@ -33,7 +34,7 @@ from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
 from kamal_nb.ops.prune import plan_prune, prune
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, pre_connect, tracking
+from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, planned, pre_connect, tracking
 
 
 def lock_plan(ctx: Context, *, ensured: bool = False) -> tuple[list[PlannedStep], list[PlannedStep]]:
@@ -82,21 +83,28 @@ def deploy_steps(
         push_image(ctx, rec, no_cache=no_cache, command=command)
     # The pull's round trip also runs the lock's `mkdir -p .kamal` when it covers every host, and
     # on the primary host it takes the lock right after the pull: Kamal too takes the lock once the
-    # pull is done, and this spares the primary a round trip before the boot can start.
+    # pull is done, and this spares the primary a round trip before the boot can start. Unless a
+    # pre-deploy hook may change things first, the primary's boot reads ride along once it is locked.
     covered = set(ctx.selection.hosts) <= set(ctx.selection.app_hosts) and not ctx.holding_lock
     primary = ctx.selection.primary_host
     fold = covered and primary in ctx.selection.app_hosts and not lock_held_elsewhere(ctx)
-    lock_step = {primary: Cmd(automatic_acquire(ctx), strict=False)} if fold and primary else None
+    run = BootRun(ctx.version, stale=True, command=command, subcommand=None)
+    then: dict[str, list[Cmd]] = {}
+    if fold and primary:
+        reads = [] if hook_may_run(ctx, "pre-deploy") else host_reads(ctx, run, primary)
+        then[primary] = [Cmd(automatic_acquire(ctx), strict=False, stop_on="failure"), *reads]
     answers: dict[str, Reply] = {}
-    pulled = pull_image(ctx, rec, ensure_run_directory=covered, then=lock_step, answers=answers)
+    pulled = pull_image(ctx, rec, ensure_run_directory=covered, then=then, answers=answers)
     taken, problem = False, None
-    if lock_step and primary in answers and answers[primary].ok:
-        reply, last = answers[primary], len(answers[primary].results) - 1
-        taken = reply.code(last) == 0
-        if not taken and not refused(reply.err(last)):
-            problem = f"taking the deploy lock on {primary} failed: {reply.err(last) or f'exit {reply.code(last)}'}"
+    if then and primary in answers and answers[primary].ok:
+        reply = answers[primary]
+        taken = reply.code(0) == 0
+        if not taken and not refused(reply.err(0)):
+            problem = f"taking the deploy lock on {primary} failed: {reply.err(0) or f'exit {reply.code(0)}'}"
         elif not taken and not ctx.options.lock_wait:
             problem = "Deploy lock found. Run 'kamal lock help' for more information"
+        elif taken and len(then[primary]) > 1:
+            run = replace(run, prefetched=found_in(ctx, run, primary, reply.part(1)))
     if not pulled:  # Kamal reports a failed pull before it ever tries the lock
         if taken:
             release_lock(ctx)
@@ -113,7 +121,7 @@ def deploy_steps(
         if accessories and not _accessory_boot(ctx, rec):
             return False
         rec.say("Detect stale containers...")
-        if not boot(ctx, rec, BootRun(ctx.version, stale=True, command=command, subcommand=None)):
+        if not boot(ctx, rec, run):
             return False
         if full:
             rec.say("Prune old containers and images...")
@@ -129,12 +137,21 @@ def deploy_plan(ctx: Context, *, operation: str, skip_push: bool, full: bool, ac
     take, release = lock_plan(ctx, ensured=covered)
     steps = [] if skip_push else _push_plan(ctx)
     steps += plan_pull(ctx, ensure_run_directory=covered and not ctx.holding_lock)
-    steps += [*take, hook_step("pre-deploy")]
+    steps += take
+    run = BootRun(ctx.version, stale=True, command=operation)
+    primary = ctx.selection.primary_host
+    if take and primary in ctx.selection.app_hosts and not hook_may_run(ctx, "pre-deploy"):
+        reads = host_reads(ctx, run, primary)
+        steps += [replace(step, note=step.note or "read once the lock is taken") for step in planned(primary, reads)]
+        run = replace(
+            run, prefetched={(primary, r.name): Found((), None, False) for r in ctx.selection.roles_on(primary)}
+        )
+    steps.append(hook_step("pre-deploy"))
     if full:
         steps += plan_proxy_boot(ctx)
     if accessories and ctx.config.accessories:
         steps.append(PlannedStep(LOCAL, "kamal accessory boot all", note="see `plan accessory boot all`"))
-    steps += plan_boot(ctx, BootRun(ctx.version, stale=True, command=operation))
+    steps += plan_boot(ctx, run)
     if full:
         steps += plan_prune(ctx)
     steps += [*release, hook_step("post-deploy")]

@@ -22,6 +22,11 @@ class HookError(Exception):
     """A hook exited non-zero: Kamal aborts the command (and releases the lock)."""
 
 
+def hook_may_run(ctx: Context, hook: str) -> bool:
+    """Whether `hook` exists and hooks are not skipped: what it does may change what a host answers."""
+    return not ctx.options.skip_hooks and (ctx.session.root / Hook(ctx.config).hook_file(hook)).exists()
+
+
 def run_hook(
     ctx: Context,
     hook: str,
@@ -33,12 +38,10 @@ def run_hook(
     **details: object,
 ) -> bool:
     """Run `hook` if it exists and hooks are not skipped (-H); True when it ran."""
-    if ctx.options.skip_hooks:
+    if not hook_may_run(ctx, hook):
         return False
     builder = Hook(ctx.config)
     path = ctx.session.root / builder.hook_file(hook)
-    if not path.exists():
-        return False
     tags: dict[str, object] = {
         "hosts": ",".join(hosts if hosts is not None else ctx.selection.hosts),
         "roles": ",".join(ctx.options.roles) if ctx.options.roles else None,

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import time
 
-from kamal_nb.commands import App, Hook
+from kamal_nb.commands import App
 from kamal_nb.ops.boot import RUNNING, BootRun, Found, boot, plan_boot, plan_notes, with_version
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
-from kamal_nb.ops.hooks import run_hook
-from kamal_nb.ops.lock import deploy_lock
+from kamal_nb.ops.hooks import hook_may_run, run_hook
+from kamal_nb.ops.lock import deploy_lock, lock_and_send
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, send
+from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect
 
 
 def _version(args: Args) -> str:
@@ -43,33 +43,23 @@ def _availability(ctx: Context, host: str, version: str) -> list[Cmd]:
 
 def _prefetch(ctx: Context, host: str, version: str) -> list[Cmd]:
     """Read with the availability check what the boot reads first (when no pre-deploy hook runs
-    in between): each role's current version, and the env directory for the roles that need not
-    wait for the barrier."""
+    in between): each role's current version, and make the env directory."""
     roles = ctx.selection.roles_on(host)
     commands = [Cmd(App(ctx.config, role=r, host=host).current_running_version(), strict=False) for r in roles]
-    primary = ctx.selection.primary_role
-    if any(primary is None or r.name == primary.name for r in roles):
-        commands.append(Cmd(App(ctx.config, role=roles[0], host=host).ensure_env_directory()))
-    return commands
-
-
-def _hook_may_run(ctx: Context, hook: str) -> bool:
-    return not ctx.options.skip_hooks and (ctx.session.root / Hook(ctx.config).hook_file(hook)).exists()
+    return [*commands, Cmd(App(ctx.config, role=roles[0], host=host).ensure_env_directory())]
 
 
 def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
     """True when rolled back; False when the version is missing somewhere or the boot failed."""
     started = time.monotonic()
-    rolled_back = False
-    with deploy_lock(ctx):
-        target = with_version(ctx, version)
+    target = with_version(ctx, version)
+    hosts = target.selection.app_hosts
+    prefetch = not hook_may_run(target, "pre-deploy")
+    trips = {h: _availability(target, h, version) + (_prefetch(target, h, version) if prefetch else []) for h in hosts}
+    # the availability check rides on the lock's round trip on the primary host, right after it
+    replies, taken = lock_and_send(ctx, rec, trips)
+    with deploy_lock(ctx, acquired=taken):
         target.holding_lock = True
-        hosts = ctx.selection.app_hosts
-        prefetch = not _hook_may_run(target, "pre-deploy")
-        trips = {
-            h: _availability(target, h, version) + (_prefetch(target, h, version) if prefetch else []) for h in hosts
-        }
-        replies = send(target, rec, trips)
         unreachable = {h: r.error for h, r in replies.items() if r.error is not None}
         for host, error in unreachable.items():
             rec.fail(host, error or "unreachable")
@@ -93,16 +83,11 @@ def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
                     running = reply.out(len(roles) + index) or None
                     prefetched[(host, role.name)] = Found((), running, True)
         run_hook(target, "pre-deploy", command="rollback", secrets=True)
-        rolled_back = boot(target, rec, BootRun(version, command="rollback", subcommand=None, prefetched=prefetched))
-    if rolled_back:
-        run_hook(
-            with_version(ctx, version),
-            "post-deploy",
-            command="rollback",
-            secrets=True,
-            runtime=str(round(time.monotonic() - started)),
-        )
-    return rolled_back
+        if not boot(target, rec, BootRun(version, command="rollback", subcommand=None, prefetched=prefetched)):
+            return False
+    runtime = str(round(time.monotonic() - started))
+    run_hook(with_version(ctx, version), "post-deploy", command="rollback", secrets=True, runtime=runtime)
+    return True
 
 
 def _plan(ctx: Context, args: Args) -> Plan:
@@ -110,7 +95,7 @@ def _plan(ctx: Context, args: Args) -> Plan:
     take, release = lock_plan(ctx)
     target = with_version(ctx, version)
     steps: list[PlannedStep] = list(take)
-    prefetch = not _hook_may_run(target, "pre-deploy")
+    prefetch = not hook_may_run(target, "pre-deploy")
     for host in ctx.selection.app_hosts:
         for cmd in _availability(target, host, version):
             steps += planned(host, [Cmd(cmd.command, note="must find a container on every host, for every role")])

@@ -3,6 +3,8 @@
 A *round trip* is a list of `Cmd` sent to one host at once (a `GuardedBatch`): each command is
 sent exactly as Kamal sends it, in a subshell of its own; a *strict* command that fails ends the
 round trip there (Kamal raises), a *tolerant* one does not (Kamal's `raise_on_non_zero_exit: false`).
+`stop_on` ends a round trip early without failing it: on a success (`"ok"`: what follows is for
+the other answer) or on a tolerated failure (`"failure"`: what follows needs this to have worked).
 
     rec = Recorder()
     replies = send(ctx, rec, {host: [Cmd(audit(ctx, "…")), Cmd(some_command, strict=False)]})
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from typing import Literal
 
 from kamal_nb.commands import Command, Docker, Proxy, Registry
 from kamal_nb.commands.proxy_paths import MINIMUM_VERSION
@@ -35,11 +38,14 @@ from kamal_nb.redaction import redact
 
 @dataclass(frozen=True)
 class Cmd:
-    """One command of a round trip. `strict`: a failure stops the round trip (and the host)."""
+    """One command of a round trip. `strict`: a failure stops the round trip (and the host).
+    `on_done(exit_code)` is called the moment it ends on the host, while the round trip goes on."""
 
     command: Command | str
     strict: bool = True
     note: str | None = None  # for plans: why the command may differ or be left out
+    on_done: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+    stop_on: Literal["ok", "failure"] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ class GuardedBatch(Batch):
     """A Batch that stops at the first failing *strict* command, as a Kamal `execute` would."""
 
     strict: tuple[bool, ...] = field(default=())
+    notify: tuple[Callable[[int], None] | None, ...] = field(default=(), compare=False, repr=False)
+    stops: tuple[str | None, ...] = field(default=())
+
+    def part_done(self, part: int, exit_code: int) -> None:
+        callback = self.notify[part] if part < len(self.notify) else None
+        if callback is not None:
+            callback(exit_code)
 
     def wire(self) -> str:
         marker = self.marker
@@ -56,6 +69,11 @@ class GuardedBatch(Batch):
             part = f"( {text} ); __rc=$?; printf '%s %s\\n' {marker} $__rc; printf '%s\\n' {marker} >&2"
             if index < len(self.strict) and self.strict[index]:
                 part += "; [ $__rc -eq 0 ] || exit $__rc"
+            stop = self.stops[index] if index < len(self.stops) else None
+            if stop == "ok":
+                part += "; [ $__rc -ne 0 ] || exit 0"
+            elif stop == "failure":
+                part += "; [ $__rc -eq 0 ] || exit 0"
             parts.append(part)
         return "; ".join(parts)
 
@@ -65,9 +83,14 @@ Trip = Sequence[Cmd] | Upload
 
 def round_trip(commands: Sequence[Cmd]) -> Step:
     """The step that sends `commands` in one round trip (a lone strict command goes as it is)."""
-    if len(commands) == 1 and commands[0].strict:
+    if len(commands) == 1 and commands[0].strict and commands[0].on_done is None:
         return commands[0].command
-    return GuardedBatch(tuple(c.command for c in commands), strict=tuple(c.strict for c in commands))
+    return GuardedBatch(
+        tuple(c.command for c in commands),
+        strict=tuple(c.strict for c in commands),
+        notify=tuple(c.on_done for c in commands),
+        stops=tuple(c.stop_on for c in commands),
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +115,10 @@ class Reply:
 
     def err(self, index: int) -> str:
         return self.results[index].stderr.strip() if index < len(self.results) else ""
+
+    def part(self, start: int, stop: int | None = None) -> Reply:
+        """The answers to commands `start` to `stop` of the round trip (indexes count from `start`)."""
+        return Reply(self.host, self.results[start:stop], self.error, self.failure)
 
 
 class Interrupted(Exception):

@@ -167,6 +167,14 @@ def stop_pids(pids: Sequence[int], timeout: float = 10.0) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _program(pid: int) -> str | None:
+    """The name of the program `pid` runs (None once it has exited: the host's commands come and go)."""
+    try:
+        return Path(f"/proc/{pid}/exe").resolve(strict=True).name
+    except OSError:
+        return None
+
+
 def read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -515,7 +523,7 @@ class Fleet:
     def stop_sshd(self, name: str) -> None:
         """Stop the host's sshd and every SSH session it serves (the host's own processes)."""
         listener = read_pid(self.node_dir(name) / "run/sshd.pid")
-        sessions = [p for p in self._netns_pids(name) if Path(f"/proc/{p}/exe").resolve().name == "sshd"]
+        sessions = [p for p in self._netns_pids(name) if _program(p) == "sshd"]
         stop_pids([p for p in {listener, *sessions} if p])
 
     def start_sshd(self, name: str) -> None:

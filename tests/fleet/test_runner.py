@@ -240,3 +240,32 @@ def test_a_batch_is_one_round_trip_with_a_result_per_command(
     outputs = [e for e in events[1] if isinstance(e, Output)]
     assert [e.line for e in outputs if e.stream == "stdout"] == ["one", "two", "no newline", "h1"]
     assert [e.line for e in outputs if e.stream == "stderr"] == ["oops"]
+
+
+def test_a_batch_times_each_command_and_says_when_each_one_ends(fleet: FleetInfo, runner: FleetRunner) -> None:
+    import time
+    from dataclasses import dataclass, field
+
+    from kamal_nb.fleet import Batch
+
+    @dataclass(frozen=True)
+    class Watched(Batch):
+        ended: list[tuple[int, int, float]] = field(default_factory=list, compare=False)
+
+        def part_done(self, part: int, exit_code: int) -> None:
+            self.ended.append((part, exit_code, time.monotonic()))
+
+    ip = fleet.hosts[0].ip
+    batch = Watched(("sleep 0.2", "exit 3", "sleep 1"))
+    began = time.monotonic()
+    commands = runner.run_all([ip], batch)[ip].commands
+    returned = time.monotonic()
+    # told of each end as it happens: the first two long before the round trip is over
+    assert [(part, code) for part, code, _ in batch.ended] == [(0, 0), (1, 3), (2, 0)]
+    assert returned - batch.ended[1][2] > 0.8
+    # each command's own time, not a share of the round trip's
+    first, second, third = (c.duration for c in commands)
+    assert 0.2 <= first < 0.6 and second < 0.2 and 1.0 <= third < 1.5
+    assert commands[0].started_at < commands[1].started_at < commands[2].started_at
+    assert commands[2].started_at - commands[0].started_at >= 0.2
+    assert abs(sum(c.duration for c in commands) - (returned - began)) < 0.3
