@@ -35,7 +35,8 @@ DEPLOY_MODULES = (
     "kamal_nb.ops.setup",
 )
 
-# Kamal's other commands: accessories, proxy and app lifecycle, registry, remove, server bootstrap.
+# Kamal's other commands: accessories, proxy and app lifecycle, registry, remove, server bootstrap,
+# hidden app removes, proxy boot_config, and the 1.x -> 2.0 upgrade.
 LIFECYCLE_MODULES = (
     "kamal_nb.ops.accessory",
     "kamal_nb.ops.proxy_ops",
@@ -43,6 +44,9 @@ LIFECYCLE_MODULES = (
     "kamal_nb.ops.registry_ops",
     "kamal_nb.ops.remove",
     "kamal_nb.ops.server",
+    "kamal_nb.ops.app_removes",
+    "kamal_nb.ops.proxy_config",
+    "kamal_nb.ops.upgrade",
 )
 
 

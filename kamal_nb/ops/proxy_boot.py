@@ -5,11 +5,22 @@ Two round trips per proxy host, one per other host."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Recorder, network_failed, planned, pre_connect, proxy_boot_first, proxy_boot_second, send
+from kamal_nb.ops.steps import (
+    Cmd,
+    Recorder,
+    network_failed,
+    planned,
+    pre_connect,
+    proxy_boot_first,
+    proxy_boot_second,
+    send,
+)
 from kamal_nb.ops.steps import proxy_version_error as version_error
 
 
@@ -26,18 +37,20 @@ def plan_proxy_boot(ctx: Context) -> list[PlannedStep]:
     return steps
 
 
-def boot_proxy(ctx: Context, rec: Recorder) -> bool:
-    """Boot kamal-proxy where it runs (the caller holds the lock); False when a host failed."""
+def boot_proxy(ctx: Context, rec: Recorder, *, before: Mapping[str, Sequence[Cmd]] | None = None) -> bool:
+    """Boot kamal-proxy where it runs (the caller holds the lock); False when a host failed.
+    `before`: commands a caller sends first, in the same round trip (proxy upgrade's clean-up)."""
     hosts, proxy_hosts = ctx.selection.hosts, ctx.selection.proxy_hosts
-    replies = send(ctx, rec, {h: proxy_boot_first(ctx, h) for h in hosts})
+    first = {h: [*(before or {}).get(h, ()), *proxy_boot_first(ctx, h)] for h in hosts}
+    replies = send(ctx, rec, first)
     for host, reply in replies.items():
         if reply.error is not None:
             continue
-        problem = network_failed(reply, 0)
+        problem = network_failed(reply, len(first[host]) - len(proxy_boot_first(ctx, host)))
         if problem is None and not reply.ok:
             problem = reply.failure
         if problem is None and host in proxy_hosts:
-            problem = version_error(reply.out(len(proxy_boot_first(ctx, host)) - 1))
+            problem = version_error(reply.out(len(first[host]) - 1))
         if problem:
             rec.fail(host, problem)
     if rec.failures or not all(r.error is None for r in replies.values()):

@@ -1,5 +1,7 @@
 """``kamal proxy reboot [--rolling]|start|stop|restart|remove [--force]|logs`` as Kamal 2.12 does them
-(``lib/kamal/cli/proxy.rb``). ``proxy boot`` is part of deploy (kamal_nb.ops.proxy_boot).
+(``lib/kamal/cli/proxy.rb``), and the hidden steps of ``remove`` on their own (``remove_container``,
+``remove_image``, ``remove_proxy_directory``, each under the lock). ``proxy boot`` is part of deploy
+(kamal_nb.ops.proxy_boot); ``boot_config`` is kamal_nb.ops.proxy_config, ``upgrade`` kamal_nb.ops.upgrade.
 
 Arguments: reboot ``rolling``; remove ``force``; logs ``since``, ``lines``, ``grep``,
 ``skip_timestamps``, ``follow`` (refused: headless).
@@ -96,19 +98,32 @@ def remove(ctx: Context, *, force: bool) -> Section:
             message="Not removing the proxy, as other apps are installed, ignore this check with kamal proxy remove --force",
         )
 
-    def on_each(make: Callable[[Proxy], Sequence[Action]]) -> Phase:
-        return Phase({host: tuple(make(Proxy(ctx.config, host=host))) for host in hosts})
-
     return Section(
         (
             Phase({host: (Do(count, capture=APPS),) for host in hosts}),
             Gate(allowed, "the proxy is kept when other apps are installed on its hosts (unless --force)"),
             stop(ctx),
-            on_each(lambda p: (Do(audit(ctx, "Removed proxy container")), Do(p.remove_container()))),
-            on_each(lambda p: (Do(audit(ctx, "Removed proxy image")), Do(p.remove_image()))),
-            on_each(lambda p: (Do(p.remove_proxy_directory(), tolerate=True),)),
+            remove_container(ctx),
+            remove_image(ctx),
+            remove_proxy_directory(ctx),
         )
     )
+
+
+def _on_each(ctx: Context, make: Callable[[Proxy], Sequence[Action]]) -> Phase:
+    return Phase({host: tuple(make(Proxy(ctx.config, host=host))) for host in ctx.selection.proxy_hosts})
+
+
+def remove_container(ctx: Context) -> Phase:
+    return _on_each(ctx, lambda p: (Do(audit(ctx, "Removed proxy container")), Do(p.remove_container())))
+
+
+def remove_image(ctx: Context) -> Phase:
+    return _on_each(ctx, lambda p: (Do(audit(ctx, "Removed proxy image")), Do(p.remove_image())))
+
+
+def remove_proxy_directory(ctx: Context) -> Phase:
+    return _on_each(ctx, lambda p: (Do(p.remove_proxy_directory(), tolerate=True),))
 
 
 def _int(value: str) -> int:
@@ -172,3 +187,17 @@ register_script(("proxy", "stop"), "Stop existing proxy container on servers", m
 register_script(("proxy", "restart"), "Restart existing proxy container on servers", mutating=True, build=_restart)
 register_script(("proxy", "remove"), "Remove proxy container and image from servers", mutating=True, build=_remove)
 register_script(("proxy", "logs"), "Show log lines from proxy on servers", mutating=False, build=_logs)
+
+
+def _hidden(name: str, phase: Callable[[Context], Phase], summary: str) -> None:
+    """Kamal's hidden steps of `proxy remove`, each under the lock."""
+
+    def build(ctx: Context, args: Args) -> Script:
+        return Script(f"proxy {name}", (phase(ctx),), lock=True)
+
+    register_script(("proxy", name), summary, mutating=True, build=build)
+
+
+_hidden("remove_container", remove_container, "Remove proxy container from servers")
+_hidden("remove_image", remove_image, "Remove proxy image from servers")
+_hidden("remove_proxy_directory", remove_proxy_directory, "Remove the proxy directory from servers")
