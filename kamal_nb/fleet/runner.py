@@ -244,6 +244,8 @@ class FleetRunner:
         # another pool (the sandbox's local-directory hosts) stands in for SSH connections
         self.pool: HostPool = pool if pool is not None else ConnectionPool(self.settings)
         self._cancel = threading.Event()
+        self._upload_locks: dict[str, threading.Lock] = {}
+        self._upload_locks_guard = threading.Lock()
 
     def close(self) -> None:
         self.pool.close()
@@ -305,7 +307,10 @@ class FleetRunner:
             conn = self.pool.get(host)
             try:
                 if isinstance(step, Upload):
-                    exit_code, out, err = self._upload(conn, step)
+                    # A connection has one SFTP session, and paramiko's SFTPClient is not safe for two
+                    # threads at once (one reads the other's reply, both wait forever): one at a time.
+                    with self._upload_lock(host):
+                        exit_code, out, err = self._upload(conn, step)
                     ends: list[float] = []
                 else:
                     exit_code, out, err, ends = self._execute(conn, host, index, step)
@@ -368,6 +373,10 @@ class FleetRunner:
             raise CommandTimeout(f"{host}: command timed out after {timeout:g}s")
         # the streams kept the output (bounded); invoke's result carries none of it (unbuffered)
         return int(result.exited), out.text(), err.text(), out.ends
+
+    def _upload_lock(self, host: str) -> threading.Lock:
+        with self._upload_locks_guard:
+            return self._upload_locks.setdefault(host, threading.Lock())
 
     @staticmethod
     def _upload(conn: Connection, upload: Upload) -> tuple[int, str, str]:

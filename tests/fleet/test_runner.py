@@ -269,3 +269,25 @@ def test_a_batch_times_each_command_and_says_when_each_one_ends(fleet: FleetInfo
     assert commands[0].started_at < commands[1].started_at < commands[2].started_at
     assert commands[2].started_at - commands[0].started_at >= 0.2
     assert abs(sum(c.duration for c in commands) - (returned - began)) < 0.3
+
+
+def test_uploads_to_one_host_from_several_threads_all_land(fleet: FleetInfo, runner: FleetRunner) -> None:
+    """Two roles of one host booting at once (boot.parallel_roles) upload their env files at the same
+    time over the host's one connection: once its SFTP session existed, this used to hang for ever."""
+    ip = fleet.hosts[0].ip
+    assert runner.run_all([ip], "mkdir -p .kamal/test", Upload(".kamal/test/warm", b"w", 0o600)).ok
+    done: dict[int, bool] = {}
+
+    def upload(index: int) -> None:
+        content = str(index).encode() * 5000
+        done[index] = runner.run_all([ip], Upload(f".kamal/test/up-{index}", content, 0o600)).ok
+
+    threads = [threading.Thread(target=upload, args=(i,), daemon=True) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not [t for t in threads if t.is_alive()], "uploads still waiting after 30 s"
+    assert done == dict.fromkeys(range(8), True)
+    sizes = runner.run_all([ip], "cat .kamal/test/up-* | wc -c")[ip].stdout.split()
+    assert sizes == [str(5000 * 8)]
