@@ -61,7 +61,8 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     from kamal_nb.fleet import HostFailures
     from kamal_nb.notebook.live import TextView
     from kamal_nb.ops import catalog
-    from kamal_nb.ops.local_result import LocalCommandError, LocalResult
+    from kamal_nb.ops.errors import OperationError
+    from kamal_nb.ops.local_result import LocalResult
     from kamal_nb.ops.plan import Plan
     from kamal_nb.ops.result import OperationResult
     from kamal_nb.ops.selection import SelectionError
@@ -90,7 +91,7 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     except SelectionError as error:
         err.write(f"{name}: {error}\n")
         return 2
-    except (LocalCommandError, AdapterError) as error:
+    except (OperationError, AdapterError) as error:  # a held lock, a failed hook or build, a refusal
         err.write(redact(f"{name}: {error}\n"))
         return 1
     except ConfigError as error:

@@ -340,7 +340,7 @@ class KamalMagics(Magics):
         from kamal_nb.fleet import HostFailures
         from kamal_nb.notebook.errors import KamalError, KamalOperationFailed
         from kamal_nb.ops.catalog import UnknownOperation
-        from kamal_nb.ops.local_result import LocalCommandError
+        from kamal_nb.ops.errors import OperationError
         from kamal_nb.ops.result import OperationResult
         from kamal_nb.ops.selection import SelectionError
 
@@ -348,7 +348,7 @@ class KamalMagics(Magics):
             return call()
         except (SelectionError, UnknownOperation) as error:
             raise UsageError(f"kamal {invocation.name}: {error}") from None
-        except (ConfigError, LocalCommandError) as error:
+        except (ConfigError, OperationError) as error:
             raise KamalError(f"kamal {invocation.name}: {error}") from None
         except HostFailures as failure:
             result = OperationResult(invocation.name, failure.result)

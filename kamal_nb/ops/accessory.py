@@ -23,6 +23,7 @@ from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Step, Upload
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,
@@ -32,7 +33,6 @@ from kamal_nb.ops.script import (
     Later,
     Only,
     Phase,
-    Refused,
     Script,
     Section,
     Verdict,

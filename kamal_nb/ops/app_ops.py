@@ -18,13 +18,13 @@ from kamal_nb.fleet import Step
 from kamal_nb.ops.accessory import log_lines, refuse_follow
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,
     Do,
     Later,
     Phase,
-    Refused,
     Script,
     Section,
     StepRefused,

@@ -23,7 +23,8 @@ from kamal_nb.config.validation import ValidationError
 from kamal_nb.ops.app_ops import hosts_removing_all_roles, on_roles
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.script import Action, Do, Phase, Refused, Script, register_script, text
+from kamal_nb.ops.errors import Refused
+from kamal_nb.ops.script import Action, Do, Phase, Script, register_script, text
 from kamal_nb.ops.session import Context
 
 

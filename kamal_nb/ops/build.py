@@ -31,6 +31,7 @@ from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.buildkit_session import Services, SessionError
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
@@ -45,7 +46,7 @@ MIRROR_NONE = "error calling index: reflect: slice index out of range"
 DOCKERFILE_IN_TAR = ".kamal-nb.Dockerfile"
 
 
-class BuildError(Exception):
+class BuildError(OperationError):
     """The image could not be built or pushed (the message has the end of the build log)."""
 
 

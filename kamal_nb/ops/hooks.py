@@ -12,13 +12,14 @@ from collections.abc import Sequence
 
 from kamal_nb.commands import Hook
 from kamal_nb.fleet import Finished, Output, Started
+from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import Secret, redact
 
 LOCAL = "local"
 
 
-class HookError(Exception):
+class HookError(OperationError):
     """A hook exited non-zero: Kamal aborts the command (and releases the lock)."""
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from kamal_nb.fleet import GroupResult
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 
 
-class LocalCommandError(Exception):
+class LocalCommandError(OperationError):
     """A local command that cannot do what was asked (a missing tool, an option kamal_nb does not
     support). One line that says why and what Kamal would have run; nothing was run or written."""
 

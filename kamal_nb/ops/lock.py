@@ -17,13 +17,14 @@ from kamal_nb.commands import Command, Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
 from kamal_nb.fleet import GroupResult
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, Reply, send, tolerated
 
 
-class LockError(Exception):
+class LockError(OperationError):
     """The deploy lock could not be taken (or waited for); the message says who holds it."""
 
     def __init__(self, message: str, holder: LockStatus | None = None) -> None:

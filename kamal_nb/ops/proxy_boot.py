@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -24,7 +25,7 @@ from kamal_nb.ops.steps import (
 from kamal_nb.ops.steps import proxy_version_error as version_error
 
 
-class ProxyBootError(Exception):
+class ProxyBootError(OperationError):
     pass
 
 

@@ -26,6 +26,7 @@ from kamal_nb.commands import proxy_paths as paths
 from kamal_nb.commands.arguments import optionize
 from kamal_nb.fleet import Upload
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,
@@ -33,7 +34,6 @@ from kamal_nb.ops.script import (
     Gate,
     Item,
     Phase,
-    Refused,
     Say,
     Script,
     Verdict,

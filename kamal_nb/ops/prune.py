@@ -7,6 +7,7 @@ from __future__ import annotations
 from kamal_nb.commands import Prune
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -17,7 +18,7 @@ def retain_of(ctx: Context, args: Args) -> int:
     retain = args.get("retain")
     value = ctx.config.retain_containers if retain is None else int(retain)
     if value < 1:
-        raise ValueError("retain must be at least 1")
+        raise Refused("retain must be at least 1")
     return value
 
 

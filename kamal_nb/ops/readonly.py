@@ -11,6 +11,7 @@ from collections.abc import Callable
 from kamal_nb.commands import Accessory, App, Auditor, Command, Proxy
 from kamal_nb.fleet import Batch, Step
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -39,7 +40,7 @@ def _accessory_details(ctx: Context, name: str = "all") -> list[PlannedStep]:
     for accessory_name in names:
         accessory = ctx.config.accessory(accessory_name)
         if accessory is None:
-            raise ValueError(f"No accessory by the name of '{accessory_name}'")
+            raise Refused(f"No accessory by the name of '{accessory_name}'")
         command = Accessory(ctx.config, name=accessory_name).info()
         steps += [PlannedStep(h, command) for h in accessory.hosts if h in ctx.selection.hosts]
     return steps
@@ -121,7 +122,7 @@ def _server_exec_plan(ctx: Context, args: Args) -> Plan:
     words = args.get("cmd") or ()
     command = " ".join(words) if not isinstance(words, str) else words
     if not command.strip():
-        raise ValueError("server exec needs a command to run")
+        raise Refused("server exec needs a command to run")
     auditor = Auditor(ctx.config, recorded_at=ctx.session.now(), performer=ctx.session.performer)
     steps: list[PlannedStep] = []
     for host in ctx.selection.hosts:

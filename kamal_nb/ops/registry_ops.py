@@ -8,7 +8,8 @@ from __future__ import annotations
 from kamal_nb.commands import Registry
 from kamal_nb.commands.base import Base
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.script import Do, Item, Local, Phase, Refused, Script, Section, flag, register_script
+from kamal_nb.ops.errors import Refused
+from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, register_script
 from kamal_nb.ops.session import Context
 
 DOCKER_MISSING_LOCALLY = "Docker is not installed locally (or its buildx plugin is missing)"

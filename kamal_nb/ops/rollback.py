@@ -12,6 +12,7 @@ from kamal_nb.commands import App
 from kamal_nb.ops.boot import RUNNING, BootRun, Found, boot, plan_boot, plan_notes, with_version
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.hooks import hook_may_run, run_hook
 from kamal_nb.ops.lock import deploy_lock, lock_and_send
 from kamal_nb.ops.plan import Plan, PlannedStep
@@ -23,7 +24,7 @@ from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect
 def _version(args: Args) -> str:
     version = str(args.get("version") or "").strip()
     if not version:
-        raise ValueError("rollback needs a VERSION (see `kamal app containers` for the versions on the hosts)")
+        raise Refused("rollback needs a VERSION (see `kamal app containers` for the versions on the hosts)")
     return version
 
 

@@ -49,11 +49,6 @@ from kamal_nb.redaction import redact
 Answers = Mapping[str, Mapping[str, CommandResult]]
 
 
-class Refused(ValueError):
-    """The operation will not run as asked (an unknown accessory, -i without a terminal…). Raised while
-    the script is built: nothing has run on any host."""
-
-
 class StepRefused(Exception):
     """Raised by a ``Later`` builder: the host fails with this message (Kamal raising in ``on``)."""
 

@@ -28,12 +28,13 @@ from kamal_nb.ops import accessory
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes, run_locked
 from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.hooks import run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
 from kamal_nb.ops.prune import plan_prune, prune
 from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.script import Item, Refused, Say, Script, flag, plan_script, register_script, run_script, text
+from kamal_nb.ops.script import Item, Say, Script, flag, plan_script, register_script, run_script, text
 from kamal_nb.ops.selection import Selection
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, registry_login

@@ -106,3 +106,30 @@ def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytes
     assert "Configuration file not found" in err.getvalue()
     out = io.StringIO()
     assert main(["version"], out=out) == 0 and "Kamal 2.12.0" in out.getvalue()
+
+
+def test_an_operation_error_is_one_line_and_nothing_is_contacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    (tmp_path / "config").mkdir()
+    config = {
+        "service": "demo",
+        "image": "demo",
+        "servers": ["127.0.0.9"],  # loopback: were anything sent, it would stay on this machine
+        "registry": {"server": "127.0.0.1:5999", "username": "u", "password": "p"},
+        "builder": {"arch": "amd64"},
+    }
+    (tmp_path / "config" / "deploy.yml").write_text(yaml.safe_dump(config))
+    hooks = tmp_path / ".kamal" / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "pre-connect").write_text("#!/bin/sh\necho 'VPN is down' >&2\nexit 3\n")
+    (hooks / "pre-connect").chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["deploy", "-P", "-y", "--version", "v1"], out=out, err=err) == 1
+    assert err.getvalue() == "kamal-nb deploy: Hook `pre-connect` failed:\nVPN is down\n"
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["accessory", "details", "nope"], out=out, err=err) == 1
+    assert err.getvalue() == "kamal-nb accessory details: No accessory by the name of 'nope'\n"

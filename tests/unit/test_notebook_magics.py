@@ -498,3 +498,19 @@ def test_local_commands_when_no_operation_provides_them(ip: Shell, ops: FakeOps)
     assert isinstance(version, TextResult) and "Kamal 2.12.0" in str(version)
     with pytest.raises(KamalError, match="Configuration file not found"):
         ip.run_line_magic("kamal", "config")
+
+
+def test_operation_errors_are_one_line_without_a_traceback(ip: Shell, ops: FakeOps) -> None:
+    from kamal_nb.ops.lock import LockError
+
+    def held(ctx: Context, args: Any) -> Plan:
+        raise LockError("Deploy lock found. Run 'kamal lock help' for more information")
+
+    catalog.register(("redeploy",), "fake", mutating=True, plan=held, run=lambda c, a: held(c, a))  # type: ignore[arg-type,return-value]
+    with capture_output() as captured:
+        outcome = ip.run_cell("%kamal redeploy --yes")
+    assert isinstance(outcome.error_in_exec, KamalError)
+    assert (
+        captured.stdout.strip()
+        == "KamalError: kamal redeploy: Deploy lock found. Run 'kamal lock help' for more information"
+    )
