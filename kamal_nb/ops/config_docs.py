@@ -1,5 +1,5 @@
-"""``kamal docs [SECTION]`` (``Kamal::Cli::Main#docs``): the documented example of a configuration
-section, the same file Kamal validates that section against (kamal_nb/kamal_files/docs).
+"""``kamal docs [SECTION]`` (``Kamal::Cli::Main#docs``): a commented example of a configuration
+section, kamal_nb's own (kamal_nb/kamal_files/docs), for the sections Kamal documents.
 
 Kamal finds the section as a constant, ``Kamal::Configuration.const_get(section.titlecase)``, so
 ``proxy``, ``PROXY``, `` proxy`` and even ``proxy_id`` all find proxy.yml, while ``proxy_run`` or

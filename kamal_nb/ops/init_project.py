@@ -1,9 +1,10 @@
 """``kamal init`` (``Kamal::Cli::Main#init``): config/deploy.yml, .kamal/secrets and the sample hooks.
 
-The files are Kamal 2.12's own templates (kamal_nb/kamal_files/init), written as Kamal writes them:
-``config/deploy.yml`` only when it is missing (else Kamal's message), ``.kamal/secrets`` only when
-missing, the hooks only when ``.kamal/hooks`` is missing. The two files get the template's mode
-less the umask (Ruby's ``FileUtils.cp_r``); the hooks keep it, 0755 (``FileUtils.cp preserve: true``).
+The same files as Kamal 2.12's ``init``, under the same names and modes, with kamal_nb's own
+contents (kamal_nb/kamal_files/init): ``config/deploy.yml`` only when it is missing (else Kamal's
+message), ``.kamal/secrets`` only when missing, the sample hooks only when ``.kamal/hooks`` is
+missing. The two files get mode 0644 less the umask (as Ruby's ``FileUtils.cp_r`` gives them); the
+hooks get 0755 whatever the umask (``FileUtils.cp preserve: true``).
 ``--bundle`` runs Ruby's bundler (``bundle add kamal``, ``bundle binstubs kamal``), which kamal_nb
 does not: it is refused before anything is written.
 """

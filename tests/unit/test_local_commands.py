@@ -1,5 +1,8 @@
 """Kamal's local commands from `kamal-nb` and from `%kamal`: init, docs, secrets, build create|remove|details|dev.
 
+`init` and `docs` write and print kamal_nb's own templates and examples: they are checked by loading
+them with kamal_nb.config (and running the sample hooks), never against Kamal's text.
+
 `build ...` drives `docker buildx`: a stand-in `docker` (tests/unit/standin_cli) answers as Docker
 does with or without its buildx plugin and records every call, so the tests see exactly which
 commands ran (none, when buildx is missing). One test also uses this machine's real docker CLI
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -21,6 +25,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from kamal_nb.cli import main
+from kamal_nb.commands import Hook
+from kamal_nb.config import load_config, schema
 from kamal_nb.notebook.errors import KamalError
 from kamal_nb.ops import catalog
 from kamal_nb.ops.config_docs import DOCS, SECTIONS, docs, titlecase
@@ -42,7 +48,6 @@ HOOKS = [
     "pre-deploy.sample",
     "pre-proxy-reboot.sample",
 ]
-RUBY_HOOKS = {"pre-connect.sample", "pre-deploy.sample"}
 CREATED = "Created configuration file in config/deploy.yml\nCreated .kamal/secrets file\nCreated sample hooks in .kamal/hooks\n"
 EXISTS = "Config file already exists in config/deploy.yml (remove first to create a new one)\n"
 
@@ -91,28 +96,121 @@ def test_local_commands_are_in_the_catalog_and_need_no_yes() -> None:
 
 # -- init ------------------------------------------------------------------------------------------
 
+# A commented-out setting in our templates: `# key: …` or `# - item`, indented like the YAML it stands
+# for (prose comments never start with `word:` or `- `).
+COMMENTED_SETTING = re.compile(r"^([ \t]*)# ([ \t]*(?:[A-Za-z0-9_-]+:(?=[ \t]|$)|- ).*)$", re.MULTILINE)
 
-def test_init_writes_kamal_212s_files(project: Path) -> None:
+
+def uncomment_settings(text: str) -> str:
+    return COMMENTED_SETTING.sub(r"\1\2", text)
+
+
+def test_init_writes_kamals_file_names_with_kamals_modes(project: Path) -> None:
     umask = os.umask(0o022)
     os.umask(umask)
     assert run_cli("init") == (0, CREATED, "")
     deploy, secrets = project / "config" / "deploy.yml", project / ".kamal" / "secrets"
     assert deploy.read_bytes() == (TEMPLATES / "deploy.yml").read_bytes()
-    assert deploy.read_text().startswith(
-        "# Name of your application. Used to uniquely configure containers.\nservice: my-app\n"
-    )
-    # Kamal 2.12's secrets template (2.12 added the destinations paragraph)
-    assert secrets.read_text().startswith("# Secrets defined here are available for reference under registry/password")
-    assert "This .kamal/secrets file is used\n# only when no destination is selected." in secrets.read_text()
+    assert secrets.read_bytes() == (TEMPLATES / "secrets").read_bytes()
     assert stat.S_IMODE(deploy.stat().st_mode) == stat.S_IMODE(secrets.stat().st_mode) == 0o644 & ~umask
     hooks = project / ".kamal" / "hooks"
     assert sorted(p.name for p in hooks.iterdir()) == HOOKS
     for hook in hooks.iterdir():
         assert stat.S_IMODE(hook.stat().st_mode) == 0o755, hook.name
-        shebang = "#!/usr/bin/env ruby\n" if hook.name in RUBY_HOOKS else "#!/usr/bin/env sh\n"  # 2.11: #!/bin/sh
-        assert hook.read_text().startswith(shebang), hook.name
-    docker_setup = (hooks / "docker-setup.sample").read_text()
-    assert docker_setup == '#!/usr/bin/env sh\n\necho "Docker set up on $KAMAL_HOSTS..."\n'
+        assert hook.read_bytes() == (TEMPLATES / "sample_hooks" / hook.name).read_bytes(), hook.name
+
+
+def test_the_deploy_template_loads_as_written_and_once_filled_in(project: Path) -> None:
+    run_cli("init")
+    config = load_config(root=project, env={}, version="v1")
+    assert (config.service, config.image, config.primary_role_name) == ("my-app", "my-org/my-app", "web")
+    assert config.primary_host == "203.0.113.10" and config.proxy.hosts == ("app.example.com",)
+    deploy = project / "config" / "deploy.yml"
+    filled = (
+        deploy.read_text()
+        .replace("my-app", "shop")
+        .replace("203.0.113.10", "10.9.8.7")
+        .replace("app.example.com", "shop.example.org")
+        .replace("registry.example.com", "ghcr.io")
+        .replace("my-registry-user", "shop-bot")
+    )
+    deploy.write_text(filled)
+    (project / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=ghp_token\n")
+    config = load_config(root=project, env={}, version="v1")
+    assert config.absolute_image == "ghcr.io/my-org/shop:v1" and config.service == "shop"
+    web = config.role("web")
+    assert web is not None and web.hosts == ("10.9.8.7",)
+    assert config.proxy.hosts == ("shop.example.org",) and config.proxy.ssl
+    assert config.registry.username(config.secrets) == "shop-bot"
+    password = config.registry.password(config.secrets)
+    assert password is not None and password.reveal() == "ghp_token"
+
+
+def test_every_optional_setting_in_the_deploy_template_loads(project: Path) -> None:
+    run_cli("init")
+    deploy = project / "config" / "deploy.yml"
+    deploy.write_text(uncomment_settings(deploy.read_text()))
+    config = load_config(root=project, env={}, version="v1")
+    workers = config.role("workers")
+    assert config.role_names == ("web", "workers") and workers is not None and workers.cmd == "bin/worker"
+    assert config.proxy.app_port == 3000 and dict(config.builder.args) == {"APP_ENV": "production"}
+    assert config.env.clear["DB_HOST"] == "203.0.113.20" and config.env.secret_keys == ("APP_SECRET",)
+    assert dict(config.aliases) == {"console": 'app exec --interactive --reuse "sh"'}
+    assert config.ssh.user == "deploy" and config.volumes == ("app_data:/app/data",)
+    assert config.asset_path == "/app/public/build" and (config.boot.limit, config.boot.wait) == (2, 5)
+    db = config.accessory("db")
+    assert db is not None and db.hosts == ("203.0.113.20",) and db.env.secret_keys == ("POSTGRES_PASSWORD",)
+
+
+def test_the_secrets_template_password_manager_lines_work(project: Path) -> None:
+    run_cli("init")
+    secrets = project / ".kamal" / "secrets"
+    lines = secrets.read_text().splitlines(keepends=True)
+    fetch = [line for line in lines if "kamal secrets" in line and "=$(" in line]
+    assert len(fetch) == 3 and all(line.startswith("# ") for line in fetch)
+    # the test adapter answers each name with its reverse, as a password manager would answer
+    enabled = [line[2:].replace("--adapter 1password", "--adapter test") for line in fetch]
+    secrets.write_text("".join(line for line in lines if line not in fetch) + "".join(enabled))
+    code, out, _ = run_cli("secrets", "print")
+    assert code == 0
+    assert "KAMAL_REGISTRY_PASSWORD=DROWSSAP_YRTSIGER_LAMAK/ppa-ym/tluaV\n" in out
+    assert out.endswith("APP_SECRET=TERCES_PPA/ppa-ym/tluaV\n")
+
+
+# What each hook gets beyond the common KAMAL_* variables, as kamal_nb's operations call run_hook.
+HOOK_CALLS: dict[str, dict[str, Any]] = {
+    "docker-setup": {"command": "setup"},
+    "pre-connect": {"command": "deploy", "secrets": True},
+    "pre-build": {"command": "build", "subcommand": "push"},
+    "pre-deploy": {"command": "deploy", "secrets": True},
+    "post-deploy": {"command": "deploy", "secrets": True, "runtime": "42"},
+    "pre-app-boot": {"command": "app", "subcommand": "boot", "hosts": "203.0.113.10"},
+    "post-app-boot": {"command": "app", "subcommand": "boot", "hosts": "203.0.113.10"},
+    "pre-proxy-reboot": {"command": "proxy", "subcommand": "reboot", "hosts": "203.0.113.10"},
+    "post-proxy-reboot": {"command": "proxy", "subcommand": "reboot", "hosts": "203.0.113.10"},
+}
+
+
+@pytest.mark.parametrize("hook", sorted(HOOK_CALLS))
+def test_each_sample_hook_runs_on_the_environment_it_gets(project: Path, hook: str) -> None:
+    run_cli("init")
+    (project / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=hunter2-secret\n")
+    config = load_config(root=project, env={}, version="0123456789abcdef")
+    details = {"hosts": "203.0.113.10", "lock": "true", **HOOK_CALLS[hook]}
+    env = Hook(config).env(recorded_at="2026-01-01T00:00:00Z", performer="me@example.com", **details)
+    plain = {k: v.reveal() if isinstance(v, Secret) else v for k, v in env.items()}
+    sample = project / ".kamal" / "hooks" / f"{hook}.sample"
+    text = sample.read_text()
+    assert text.startswith(f"#!/bin/sh\n# {hook}: ")
+    # -u: a variable the sample uses but this hook does not get is an error
+    done = subprocess.run(
+        ["sh", "-eu", str(sample)], env={**plain, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (0, ""), hook
+    assert done.stdout.startswith("[my-app] ") and "hunter2" not in done.stdout
+    assert ("KAMAL_RUNTIME" in text) == ("runtime" in details)
+    assert ("every secret" in text) == bool(details.get("secrets")) == ("KAMAL_REGISTRY_PASSWORD" in plain)
+    assert ("KAMAL_HOSTS is that group" in text) == (details["command"] in ("app", "proxy"))
 
 
 def test_init_keeps_what_exists_with_kamals_message(project: Path) -> None:
@@ -149,14 +247,94 @@ def test_init_and_plan_from_the_notebook(ip: Shell, project: Path) -> None:
 
 # -- docs ------------------------------------------------------------------------------------------
 
+# The base a section's example is merged over (as a destination file is), to load it as a whole config.
+DOCS_BASE = """service: app
+image: app
+servers: [10.0.0.1]
+registry:
+  server: registry.example.com
+  username: u
+  password: [KAMAL_REGISTRY_PASSWORD]
+builder:
+  arch: amd64
+"""
 
-def test_docs_prints_kamals_section_documents(project: Path) -> None:
+# Each doc's section, and the example kamal_nb validates that section against: every key the
+# validator accepts must be documented.
+DOCUMENTED_KEYS: dict[str, schema.Example] = {
+    "configuration": schema.ROOT,
+    "accessory": schema.ACCESSORY,
+    "builder": schema.BUILDER,
+    "proxy": schema.PROXY,
+    "registry": schema.REGISTRY,
+    "role": schema.ROLE,
+    "ssh": schema.SSH,
+    "sshkit": schema.SSHKIT,
+    "boot": schema.BOOT,
+    "logging": schema.LOGGING,
+    "output": schema.OUTPUT,
+    "env": {"clear": {}, "secret": [], "tags": {}},
+}
+FREE_FORM = {"options", "args", "labels", "hooks_output", "hosts"}  # keys of the user's choosing (hosts: host names)
+
+
+def accepted_keys(example: schema.Example) -> set[str]:
+    keys: set[str] = set()
+    if isinstance(example, list):
+        for item in example:
+            keys |= accepted_keys(item)
+    elif isinstance(example, dict):
+        for key, value in example.items():
+            keys.add(key)
+            if key not in FREE_FORM:
+                keys |= accepted_keys(value)
+    return keys
+
+
+def test_docs_prints_our_section_documents(project: Path) -> None:
     assert run_cli("docs") == (0, (DOCS / "configuration.yml").read_text(), "")
     for name in SECTIONS.values():
         code, out, _ = run_cli("docs", name)
         assert code == 0 and out == (DOCS / f"{name}.yml").read_text(), name
-    assert run_cli("docs", "proxy")[1].startswith("# Proxy\n#\n# Kamal uses [kamal-proxy]")
+    assert run_cli("docs", "proxy")[1].startswith("# proxy: kamal-proxy, in front of the app containers\n")
     assert sorted(p.stem for p in DOCS.iterdir()) == sorted([*SECTIONS.values(), "configuration"])
+
+
+@pytest.mark.parametrize("name", ["configuration", *SECTIONS.values()])
+def test_each_docs_example_loads_with_kamal_nbs_config(tmp_path: Path, name: str) -> None:
+    doc = (DOCS / f"{name}.yml").read_text()
+    (tmp_path / "config").mkdir()
+    if name == "configuration":
+        (tmp_path / "config" / "deploy.yml").write_text(doc)
+    else:
+        (tmp_path / "config" / "deploy.yml").write_text(DOCS_BASE)
+        (tmp_path / "config" / "deploy.doc.yml").write_text(doc)
+    # registry.yml shows an ERB line calling the aws CLI (ERB runs in comments too): a stand-in answers
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text("#!/bin/sh\necho ecr-token\n")
+    (bin_dir / "aws").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    config = load_config(root=tmp_path, destination=None if name == "configuration" else "doc", env=env)
+    section_key = {"configuration": "service", "accessory": "accessories", "alias": "aliases", "role": "servers"}
+    assert section_key.get(name, name) in config.raw
+    words = set(re.findall(r"(?<![\w/-])([a-z][a-z0-9_]*):(?=\s|$)", doc, flags=re.MULTILINE))
+    missing = accepted_keys(DOCUMENTED_KEYS.get(name, {})) - words
+    assert not missing, f"{name}.yml does not document {sorted(missing)}"
+
+
+def test_docs_examples_mean_what_they_say(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(DOCS_BASE)
+    merged = "".join((DOCS / f"{name}.yml").read_text() for name in ("role", "env", "accessory"))
+    (tmp_path / "config" / "deploy.doc.yml").write_text(merged)
+    config = load_config(root=tmp_path, destination="doc", env={})
+    workers = config.role("workers")
+    assert workers is not None and not workers.running_proxy and workers.stop_timeout == 60
+    assert workers.hosts == ("10.0.0.3", "10.0.0.4") and workers.host_tags["10.0.0.4"] == ("canary",)
+    assert config.env_tag("eu") is not None and config.env.secret_keys[1] == "DB_PASSWORD:MAIN_DB_PASSWORD"
+    cache = config.accessory("cache")
+    assert cache is not None and cache.service_name == "my-app-valkey" and cache.hosts == ("10.0.0.1", "10.0.0.2")
 
 
 @pytest.mark.parametrize(
@@ -186,7 +364,7 @@ def test_titlecase_is_activesupports() -> None:
 def test_docs_from_the_notebook(ip: Shell) -> None:
     result = ip.run_line_magic("kamal", "docs boot")
     assert result.text == (DOCS / "boot.yml").read_text()
-    assert "<pre># Booting" in result._repr_mimebundle_()["text/html"]
+    assert "<pre># boot: rolling restarts" in result._repr_mimebundle_()["text/html"]
 
 
 # -- secrets ---------------------------------------------------------------------------------------
