@@ -18,7 +18,7 @@ from kamal_nb.commands import Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
 from kamal_nb.ops.boot import BootRun, Found, boot, found_in, host_reads, interrupted, plan_boot, plan_notes
 from kamal_nb.ops.build import _push_plan, plan_pull, pull_image, push_image
-from kamal_nb.ops.catalog import Args, UnknownOperation, lookup, register
+from kamal_nb.ops.catalog import Args, lookup, register
 from kamal_nb.ops.hooks import LOCAL, hook_may_run, run_hook
 from kamal_nb.ops.lock import (
     LockError,
@@ -57,21 +57,7 @@ def hook_step(name: str) -> PlannedStep:
 
 def _accessory_boot(ctx: Context, rec: Recorder) -> bool:
     """`kamal accessory boot all`, through the catalog (kamal_nb.ops.accessory)."""
-    if not ctx.config.accessories:
-        return True
-    try:
-        operation = lookup(("accessory", "boot"))
-    except UnknownOperation:
-        rec.say("accessory boot is not available in this kamal_nb: the accessories were not booted")
-        return True
-    result = operation.run(ctx, {"name": "all"})
-    for host, host_result in result.hosts.items():
-        rec.add(host, host_result.commands, host_result.duration)
-        if host_result.error is not None:
-            rec.fail(host, host_result.error)
-    for message in result.messages:
-        rec.say(message)
-    return result.ok
+    return not ctx.config.accessories or rec.absorb(lookup(("accessory", "boot")).run(ctx, {"name": "all"}))
 
 
 def deploy_steps(

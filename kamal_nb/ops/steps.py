@@ -166,6 +166,17 @@ class Recorder:
         with self._lock:
             self.messages.append(redact(message))
 
+    def absorb(self, result: OperationResult) -> bool:
+        """Take in what another operation run inside this one did (its commands, failures and
+        messages); whether it went well."""
+        for host, host_result in result.hosts.items():
+            self.add(host, host_result.commands, host_result.duration)
+            if host_result.error is not None:
+                self.fail(host, host_result.error)
+        for message in result.messages:
+            self.say(message)
+        return result.ok
+
     def failed(self, host: str) -> bool:
         return host in self._errors
 

@@ -179,16 +179,6 @@ def _accessory_upgrade(ctx: Context, args: Args) -> Script:
     return accessory_upgrade(ctx, name, rolling=flag(args, "rolling"))
 
 
-def _absorb(rec: Recorder, result: OperationResult) -> bool:
-    for host, host_result in result.hosts.items():
-        rec.add(host, host_result.commands, host_result.duration)
-        if host_result.error is not None:
-            rec.fail(host, host_result.error)
-    for message in result.messages:
-        rec.say(message)
-    return result.ok
-
-
 # -- upgrade -------------------------------------------------------------------------------------------
 
 
@@ -210,7 +200,7 @@ def upgrade(ctx: Context, rec: Recorder, *, rolling: bool) -> bool:
         rec.say(f"Upgrading {host}..." if host else "Upgrading all hosts...")
         if proxy and not proxy_upgrade(on, rec, rolling=False, command="upgrade", subcommand=None):
             return False
-        if accessories and not _absorb(rec, run_script(on, accessory_upgrade(on, "all", rolling=False))):
+        if accessories and not rec.absorb(run_script(on, accessory_upgrade(on, "all", rolling=False))):
             return False
         rec.say(f"Upgraded {host}" if host else "Upgraded all hosts")
     return True
