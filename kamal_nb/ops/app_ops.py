@@ -4,8 +4,10 @@
 Arguments: exec ``cmd`` (words or one string), ``reuse``, ``env`` (a mapping, Kamal's ``-e k:v``),
 ``detach``, ``raw``, ``interactive`` (refused: headless); logs ``since``, ``lines``, ``grep``,
 ``grep_options``, ``skip_timestamps``, ``container_id``, ``follow`` (refused: headless);
-maintenance ``drain_timeout``, ``message``. Roles on one host run one after another here (Kamal may
-run them in parallel with ``boot.parallel_roles``); hosts run in parallel.
+maintenance ``drain_timeout``, ``message``. Hosts run in parallel; the roles of a host one after
+another, except in start and stop (and so remove), whose roles run at the same time with
+``boot.parallel_roles`` as in Kamal. (Kamal runs the roles of the other commands at the same time
+always; here they stay in order, so a role failing on a host stops that host's later roles.)
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def start(ctx: Context) -> Phase:
             actions += [*lookup, Later(app.deploy(target=CONTAINER_ID), deploy, role=role.name)]
         return actions
 
-    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps))
+    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps), parallel_roles=ctx.config.boot.parallel_roles)
 
 
 def stop(ctx: Context) -> Phase:
@@ -106,7 +108,7 @@ def stop(ctx: Context) -> Phase:
         actions.append(Do(app.stop(), role=role.name, tolerate=True))
         return actions
 
-    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps))
+    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps), parallel_roles=ctx.config.boot.parallel_roles)
 
 
 def hosts_removing_all_roles(ctx: Context) -> list[str]:

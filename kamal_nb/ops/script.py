@@ -20,6 +20,10 @@ sent, secrets redacted, host by host) and the run:
 * ``Gate(decide)``: between phases, looks at every answer; may add a message, skip the rest of its
   ``Section``, or fail hosts (which stops the script).
 * ``RunHook``: one of ``.kamal/hooks``, run locally with Kamal's environment.
+
+A ``Phase(..., parallel_roles=True)`` is Kamal's ``on_roles(parallel: true)``: on a host, each role's
+actions (by their ``role``) run at the same time, on a lane of their own, instead of one role after
+the other; a role that fails there does not stop the host's other roles.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class Phase:
     """One ``on(hosts)`` block: each host's actions, in order; hosts in parallel."""
 
     steps: Mapping[str, Sequence[Action]]
+    parallel_roles: bool = False  # each role's actions on a host at the same time (see above)
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,8 @@ def plan_script(ctx: Context, script: Script) -> Plan:
             elif isinstance(item, Phase):
                 for host, host_actions in item.steps.items():
                     actions(host, host_actions, None)
+                if item.parallel_roles and any(len(_lanes(a)) > 1 for a in item.steps.values()):
+                    notes.append("the roles of a host run at the same time (boot.parallel_roles)")
             elif isinstance(item, Gate):
                 notes.append(item.note)
             elif isinstance(item, Local):
@@ -222,6 +229,12 @@ class _Run:
         self.durations: dict[str, float] = {}
         self.messages: list[str] = []
         self.cancel = threading.Event()
+        self._lock = threading.Lock()  # a host's lanes record into the same lists
+
+    def _fail(self, host: str, reason: str) -> None:
+        """The host failed; the first reason given is the one kept (its other lanes may fail after)."""
+        with self._lock:
+            self.errors.setdefault(host, reason)
 
     def section(self, items: Sequence[Item]) -> bool:
         """Run the items; False once something failed (nothing after it runs)."""
@@ -239,7 +252,7 @@ class _Run:
                 if verdict.failed:
                     for host, reason in verdict.failed.items():
                         self.commands.setdefault(host, [])
-                        self.errors[host] = reason
+                        self._fail(host, reason)
                     return False
                 if not verdict.go:
                     return True
@@ -278,7 +291,7 @@ class _Run:
         self.commands.setdefault(LOCAL, []).append(CommandResult(LOCAL, display, code, out, err, duration))
         self.durations[LOCAL] = self.durations.get(LOCAL, 0.0) + duration
         if code != 0 and item.failure:
-            self.errors[LOCAL] = item.failure
+            self._fail(LOCAL, item.failure)
         return code == 0
 
     def phase(self, phase: Phase) -> bool:
@@ -288,23 +301,34 @@ class _Run:
         for host in hosts:
             self.commands.setdefault(host, [])
             self.answers.setdefault(host, {})
-        workers = max(1, min(self.ctx.runner.settings.max_parallel, len(hosts)))
+        units = [
+            (host, lane)
+            for host in hosts
+            for lane in (_lanes(phase.steps[host]) if phase.parallel_roles else [phase.steps[host]])
+        ]
+        started = time.monotonic()
+        ends: dict[str, float] = {}
+        workers = max(1, min(self.ctx.runner.settings.max_parallel, len(units)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamal-nb-op") as pool:
-            futures = [pool.submit(self.host, host, phase.steps[host]) for host in hosts]
+            futures = [pool.submit(self.host, host, lane, ends) for host, lane in units]
             try:
                 outcomes = [future.result() for future in futures]
             except KeyboardInterrupt:
                 self.cancel.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+            finally:
+                # a host's time in the phase: until its last lane ended
+                for host, end in ends.items():
+                    self.durations[host] = self.durations.get(host, 0.0) + end - started
         return all(outcomes)
 
-    def host(self, host: str, actions: Sequence[Action]) -> bool:
-        started = time.monotonic()
+    def host(self, host: str, actions: Sequence[Action], ends: dict[str, float]) -> bool:
         try:
             return self._host(host, actions)
         finally:
-            self.durations[host] = self.durations.get(host, 0.0) + time.monotonic() - started
+            with self._lock:
+                ends[host] = max(ends.get(host, 0.0), time.monotonic())
 
     def _host(self, host: str, actions: Sequence[Action]) -> bool:
         """Run the actions in order. Consecutive commands that need no earlier answer go in one round
@@ -313,7 +337,7 @@ class _Run:
         pending: list[Do] = []
         for action in actions:
             if self.cancel.is_set():
-                self.errors[host] = "interrupted before this step"
+                self._fail(host, "interrupted before this step")
                 return False
             if isinstance(action, Do) and isinstance(action.step, Command | str):
                 pending.append(action)
@@ -331,7 +355,7 @@ class _Run:
                 try:
                     built = action.build(self.answers, host)
                 except StepRefused as refused:
-                    self.errors[host] = str(refused)
+                    self._fail(host, str(refused))
                     return False
                 if built is None:
                     continue
@@ -356,20 +380,21 @@ class _Run:
         result = self.ctx.runner.run({host: [step]}, stop_on_failure=True)[host]
         done: list[CommandResult] = []
         ok = True
-        for action, command in zip(batch, result.commands, strict=False):
-            if not command.ok:
-                if _tolerated(action.tolerate, command):
-                    command = tolerated(command)
-                else:
-                    ok = False
-            done.append(command)
-            if action.capture:
-                self.answers[host][action.capture] = command
-            if not ok:
-                break
-        self.commands[host] += done
+        with self._lock:
+            for action, command in zip(batch, result.commands, strict=False):
+                if not command.ok:
+                    if _tolerated(action.tolerate, command):
+                        command = tolerated(command)
+                    else:
+                        ok = False
+                done.append(command)
+                if action.capture:
+                    self.answers[host][action.capture] = command
+                if not ok:
+                    break
+            self.commands[host] += done
         if result.error is not None:
-            self.errors[host] = result.error
+            self._fail(host, result.error)
             return False
         return ok
 
@@ -384,6 +409,20 @@ class _Run:
     def data(self) -> dict[str, dict[str, str]]:
         """Every captured answer, by host: what the operation found out on the way."""
         return {host: {key: r.stdout.strip() for key, r in found.items()} for host, found in self.answers.items()}
+
+
+def _role(action: Action) -> str | None:
+    if isinstance(action, Only):
+        return next((r for r in map(_role, action.actions) if r is not None), None)
+    return action.role
+
+
+def _lanes(actions: Sequence[Action]) -> list[tuple[Action, ...]]:
+    """A host's actions split by role, in order (actions of no role together)."""
+    lanes: dict[str | None, list[Action]] = {}
+    for action in actions:
+        lanes.setdefault(_role(action), []).append(action)
+    return [tuple(lane) for lane in lanes.values()]
 
 
 def _tolerated(tolerate: bool | str, result: CommandResult) -> bool:
