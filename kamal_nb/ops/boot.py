@@ -30,6 +30,7 @@ from pathlib import Path
 
 from kamal_nb.commands import App, container_hostname, replaced_version
 from kamal_nb.commands import proxy_paths as paths
+from kamal_nb.commands.proxy_options import host_tls_cert, host_tls_key
 from kamal_nb.config import Role
 from kamal_nb.fleet import Upload
 from kamal_nb.ops.audit import audit
@@ -45,6 +46,7 @@ from kamal_nb.ops.steps import (
     OperationInterrupted,
     Recorder,
     Reply,
+    Trip,
     planned,
     pre_connect,
     send,
@@ -369,6 +371,8 @@ def tag_commands(ctx: Context, version: str) -> list[Cmd]:
 
 def plan_boot(ctx: Context, run: BootRun) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
+    for preparation in _preparations(ctx, run.version):
+        steps += preparation.plan()
     for group in boot_groups(ctx):
         for host in group:
             for boot in _role_boots(ctx, run, host):
@@ -390,67 +394,118 @@ def plan_notes(ctx: Context) -> list[str]:
     return notes
 
 
-def _prepare(ctx: Context, rec: Recorder, version: str) -> bool:
-    """Kamal's preparation on every app host before the boot groups: error pages, assets, TLS files."""
-    config = ctx.config
-    error_pages = _error_pages(config.error_pages_path, ctx.session.root, version)
-    needs = [
-        r for r in ctx.selection.roles if r.assets or (r.running_proxy and r.proxy and r.proxy.custom_ssl_certificate)
-    ]
-    if not error_pages and not needs:
+class _Preparation:
+    """Kamal's preparation on one app host before the boot groups (cli/app's ErrorPages, Assets and
+    SslCertificates, in that order); the same steps make the plan and the run."""
+
+    def __init__(self, ctx: Context, host: str, version: str, pages: Sequence[tuple[str, bytes, int]]) -> None:
+        self.ctx, self.host, self.version, self.pages = ctx, host, version, pages
+
+    def needed(self) -> bool:
+        return bool(self.pages) or any(
+            r.assets or _custom_certificate(r) for r in self.ctx.selection.roles_on(self.host)
+        )
+
+    def _app(self, role: Role | None = None) -> App:
+        return App(self.ctx.config, role=role, host=self.host, version=self.version)
+
+    def error_pages(self) -> list[Trip]:
+        if not self.pages:
+            return []
+        app = self._app()
+        directory = f"{paths.error_pages_directory(self.ctx.config)}/{self.version}"
+        trips: list[Trip] = [[Cmd(app.create_error_pages_directory()), Cmd(app.make_directory(directory))]]
+        return trips + [Upload(f"{directory}/{name}", content, mode) for name, content, mode in self.pages]
+
+    def asset_reads(self, role: Role) -> list[Cmd]:
+        app = self._app(role)
+        return [Cmd(app.extract_assets()), Cmd(app.current_running_version(), strict=False)]
+
+    def asset_sync(self, role: Role, old_version: str | None) -> list[Cmd]:
+        return [Cmd(self._app(role).sync_asset_volumes(old_version=old_version))]
+
+    def certificates(self, role: Role) -> list[Trip]:
+        proxy = role.proxy
+        if not _custom_certificate(role) or proxy is None:
+            return []
+        config = self.ctx.config
+        trips: list[Trip] = [[Cmd(self._app(role).create_ssl_directory())]]
+        for secret, path in (
+            (proxy.certificate_pem_secret, host_tls_cert(proxy, config)),
+            (proxy.private_key_pem_secret, host_tls_key(proxy, config)),
+        ):
+            if secret and path:
+                value = config.secrets[secret]
+                text = value.reveal() if hasattr(value, "reveal") else str(value)
+                trips.append(Upload(path, text.encode(), 0o644))
+        return trips
+
+    def plan(self) -> list[PlannedStep]:
+        host, steps = self.host, []
+        for trip in self.error_pages():
+            steps += planned(host, trip)
+        for role in self.ctx.selection.roles_on(host):
+            if role.assets:
+                steps += planned(host, self.asset_reads(role), role.name)
+                sync = self.asset_sync(role, RUNNING)
+                steps += planned(
+                    host,
+                    [replace(c, note="the <running version> parts only if a version is running") for c in sync],
+                    role.name,
+                )
+            for trip in self.certificates(role):
+                steps += planned(host, trip, role.name)
+        return steps
+
+    def run(self, rec: Recorder) -> bool:
+        def ok(trip: Trip) -> Reply | None:
+            reply = send(self.ctx, rec, {self.host: trip})[self.host]
+            return reply if reply.ok else None
+
+        if not all(ok(trip) for trip in self.error_pages()):
+            return False
+        for role in self.ctx.selection.roles_on(self.host):
+            if role.assets:
+                reply = ok(self.asset_reads(role))
+                if reply is None or not ok(self.asset_sync(role, reply.out(1) or None)):
+                    return False
+            if not all(ok(trip) for trip in self.certificates(role)):
+                return False
         return True
-    ok = True
-    lock = threading.Lock()
+
+
+def _custom_certificate(role: Role) -> bool:
+    return role.running_proxy and role.proxy is not None and role.proxy.custom_ssl_certificate
+
+
+def _preparations(ctx: Context, version: str) -> list[_Preparation]:
+    pages = _error_pages(ctx.config.error_pages_path, ctx.session.root, version)
+    preparations = [_Preparation(ctx, host, version, pages) for host in ctx.selection.app_hosts]
+    return [p for p in preparations if p.needed()]
+
+
+def _prepare(ctx: Context, rec: Recorder, version: str) -> bool:
+    """The preparation on every app host at once; False when a host failed."""
+    preparations = {p.host: p for p in _preparations(ctx, version)}
+    failed: list[str] = []
 
     def one(host: str) -> None:
-        nonlocal ok
-        app = App(config, host=host, version=version)
-        trips: list[list[Cmd] | Upload] = []
-        if error_pages:
-            directory = f"{paths.error_pages_directory(config)}/{version}"
-            trips.append([Cmd(app.create_error_pages_directory()), Cmd(app.make_directory(directory))])
-            trips += [Upload(f"{directory}/{name}", content, 0o700) for name, content in error_pages]
-        for role in ctx.selection.roles_on(host):
-            role_app = App(config, role=role, host=host, version=version)
-            if role.assets:
-                reply = send(
-                    ctx,
-                    rec,
-                    {host: [Cmd(role_app.extract_assets()), Cmd(role_app.current_running_version(), strict=False)]},
-                )[host]
-                if not reply.ok:
-                    with lock:
-                        ok = False
-                    return
-                trips.append([Cmd(role_app.sync_asset_volumes(old_version=reply.out(1) or None))])
-            proxy = role.proxy
-            if role.running_proxy and proxy is not None and proxy.custom_ssl_certificate:
-                trips.append([Cmd(role_app.create_ssl_directory())])
-                tls = f"{paths.tls_directory(config)}/{role.name}"
-                for secret, name in (
-                    (proxy.certificate_pem_secret, "cert.pem"),
-                    (proxy.private_key_pem_secret, "key.pem"),
-                ):
-                    if secret:
-                        value = config.secrets[secret]
-                        text = value.reveal() if hasattr(value, "reveal") else str(value)
-                        trips.append(Upload(f"{tls}/{name}", text.encode(), 0o644))
-        for trip in trips:
-            if not send(ctx, rec, {host: trip})[host].ok:
-                with lock:
-                    ok = False
-                return
+        if not preparations[host].run(rec):
+            failed.append(host)
 
-    _parallel(ctx.selection.app_hosts, one, rec)
-    return ok
+    _parallel(list(preparations), one, rec)
+    return not failed
 
 
-def _error_pages(path: str | None, root: Path, version: str) -> list[tuple[str, bytes]]:
+def _error_pages(path: str | None, root: Path, version: str) -> list[tuple[str, bytes, int]]:
+    """Each page's name, content and mode on the hosts. Kamal's `upload!(dir, mode: "0700",
+    recursive: true)` does not give its files that mode: scp sends each file's own mode, which the
+    copy into Kamal's temporary directory and the remote end both trim with their umask (022)."""
     if not path:
         return []
     directory = root / path
     files = sorted(p for p in directory.glob("[45]??.html") if p.is_file())
-    return [(p.name, p.read_bytes()) for p in files]
+    return [(p.name, p.read_bytes(), p.stat().st_mode & 0o755) for p in files]
 
 
 def _parallel(items: Sequence[str], work: Callable[[str], None], rec: Recorder) -> None:
