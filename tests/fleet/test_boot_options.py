@@ -160,27 +160,30 @@ def test_hosts_boot_in_groups_of_the_limit_with_the_wait_between_them(
     kamal_ok(project, "redeploy", "-P", "--version", "v2")
     check_groups(fleet, hook_groups(log, "redeploy"), expected, created(fleet, "v2"))
 
-    log.write_text("")
+    # kamal_nb, each operation that boots the app; the hooks get KAMAL_COMMAND (app boot: "app")
+    operations: list[tuple[tuple[str, ...], dict[str, object], str]] = [
+        (("redeploy",), {"skip_push": True}, "v1"),
+        (("rollback",), {"version": "v2"}, "v2"),
+        (("deploy",), {"skip_push": True}, "v1"),
+        (("app", "boot"), {}, "v2"),
+    ]
     with session_on(project) as session:
-        result = run(session, ("redeploy",), {"skip_push": True}, version="v1")
-        assert result.ok, str(result)
-        groups = hook_groups(log, "redeploy")
-        check_groups(fleet, groups, expected, created(fleet, "v1"))
-        # the operation's own timeline agrees with the engines: each `docker run` began in its group
-        for group in groups:
-            for ip in group.hosts:
-                role = "jobs" if ip == fleet.hosts[2].ip else "web"
-                start, _ = command_span(result, ip, f"--name demo-{role}-v1 ")
-                assert group.began < start < group.ended
-        # as Kamal, it sleeps after the last group too, before tagging the image
-        for ip in fleet.host_ips:
-            assert command_span(result, ip, "docker tag ")[0] >= groups[-1].ended + WAIT - 0.05
-
-        # rollback boots in the same groups
-        log.write_text("")
-        rolled = run(session, ("rollback",), {"version": "v2"})
-        assert rolled.ok, str(rolled)
-        check_groups(fleet, hook_groups(log, "rollback"), expected, created(fleet, "v2"))
+        for path, args, version in operations:
+            log.write_text("")
+            options = {} if path == ("rollback",) else {"version": version}
+            result = run(session, path, args, **options)
+            assert result.ok, str(result)
+            groups = hook_groups(log, path[0])
+            check_groups(fleet, groups, expected, created(fleet, version))
+            # the operation's own timeline agrees with the engines: each `docker run` began in its group
+            for group in groups:
+                for ip in group.hosts:
+                    role = "jobs" if ip == fleet.hosts[2].ip else "web"
+                    start, _ = command_span(result, ip, f"--name demo-{role}-{version} ")
+                    assert group.began < start < group.ended, path
+            # as Kamal, it sleeps after the last group too, before tagging the image
+            for ip in fleet.host_ips:
+                assert command_span(result, ip, "docker tag ")[0] >= groups[-1].ended + WAIT - 0.05, path
 
 
 def test_the_plan_names_the_boot_groups(fleet: FleetInfo, tmp_path: Path) -> None:
