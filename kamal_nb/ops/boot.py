@@ -48,7 +48,6 @@ from kamal_nb.ops.steps import (
     Reply,
     Trip,
     planned,
-    pre_connect,
     send,
     tracking,
 )
@@ -576,7 +575,7 @@ def with_version(ctx: Context, version: str) -> Context:
     """The same command seen with another version (Kamal's `KAMAL.config.version = …`)."""
     if ctx.options.version == version:
         return ctx
-    return Context(ctx.session, replace(ctx.options, version=version), holding_lock=ctx.holding_lock)
+    return ctx.derived(replace(ctx.options, version=version))
 
 
 def interrupted(ctx: Context, rec: Recorder, operation: str, started: float) -> OperationInterrupted:
@@ -622,7 +621,6 @@ def _boot_plan(ctx: Context, args: Args) -> Plan:
 
 def _boot_run(ctx: Context, args: Args) -> OperationResult:
     version = _boot_version(ctx)
-    pre_connect(ctx, "app", "boot")
 
     def body(rec: Recorder) -> bool:
         booted = with_version(ctx, version)

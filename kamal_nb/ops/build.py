@@ -36,7 +36,7 @@ from kamal_nb.ops.hooks import LOCAL, run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, pre_connect, registry_login, send
+from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, registry_login, send
 from kamal_nb.redaction import Secret, redact
 
 if TYPE_CHECKING:
@@ -154,6 +154,8 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
     """Build and push `<repo>:<version>` and `<repo>:latest`; returns the image reference."""
     import docker
 
+    if ctx.before_connect is not None:  # Kamal runs pre-connect at the start of a build, hosts or not
+        ctx.before_connect()
     problem = _unsupported(ctx)
     if problem:
         raise BuildError(problem)
@@ -341,8 +343,6 @@ def _operation(name: str, do_push: bool, do_pull: bool) -> None:
 
     def run(ctx: Context, args: Args) -> OperationResult:
         from kamal_nb.ops.boot import run_locked
-
-        pre_connect(ctx, "build", name)
 
         def body(rec: Recorder) -> object:
             image = push_image(ctx, rec, no_cache=bool(args.get("no_cache"))) if do_push else None

@@ -14,7 +14,7 @@ from typing import Any
 
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.session import Context
+from kamal_nb.ops.session import Context, Once
 
 Args = Mapping[str, Any]
 Planner = Callable[[Context, Args], Plan]
@@ -136,6 +136,8 @@ def perform(
     if changes_hosts and not yes:
         plan = operation.plan(ctx, arguments)
         return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
+    if not operation.local:
+        ctx.before_connect = Once(lambda: pre_connect(ctx, path))
     if not changes_hosts:
         return operation.run(ctx, arguments)
     from kamal_nb.ops.runlog import record_run
@@ -148,3 +150,11 @@ def perform(
         raise
     record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, result=result)
     return result
+
+
+def pre_connect(ctx: Context, path: tuple[str, ...]) -> None:
+    """Hook `pre-connect`, with the secrets: Kamal runs it once per command (a process), just before
+    its first SSH connection (so not when the arguments were refused first)."""
+    from kamal_nb.ops.hooks import run_hook
+
+    run_hook(ctx, "pre-connect", command=path[0], subcommand=path[1] if len(path) > 1 else None, secrets=True)

@@ -34,7 +34,7 @@ from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
 from kamal_nb.ops.prune import plan_prune, prune
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, planned, pre_connect, tracking
+from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, planned, tracking
 
 
 def lock_plan(ctx: Context, *, ensured: bool = False) -> tuple[list[PlannedStep], list[PlannedStep]]:
@@ -167,7 +167,6 @@ def _deploy_operation(name: str, full: bool, summary: str) -> None:
         return deploy_plan(ctx, operation=name, skip_push=bool(args.get("skip_push")), full=full)
 
     def run(ctx: Context, args: Args) -> OperationResult:
-        pre_connect(ctx, name)
         return run_operation(
             ctx,
             name,

@@ -16,7 +16,7 @@ from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, send
+from kamal_nb.ops.steps import Cmd, Recorder, planned, send
 
 
 def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
@@ -78,7 +78,6 @@ def _plan(ctx: Context, args: Args) -> Plan:
 def _run(ctx: Context, args: Args) -> OperationResult:
     from kamal_nb.ops.boot import run_locked
 
-    pre_connect(ctx, "env", "push")
     return run_locked(ctx, "env push", lambda rec: push_env(ctx, rec))
 
 

@@ -17,7 +17,6 @@ from kamal_nb.ops.steps import (
     Recorder,
     network_failed,
     planned,
-    pre_connect,
     proxy_boot_first,
     proxy_boot_second,
     send,
@@ -67,7 +66,6 @@ def _plan(ctx: Context, args: Args) -> Plan:
 def _run(ctx: Context, args: Args) -> OperationResult:
     from kamal_nb.ops.boot import run_locked
 
-    pre_connect(ctx, "proxy", "boot")
     return run_locked(ctx, "proxy boot", lambda rec: boot_proxy(ctx, rec))
 
 

@@ -11,7 +11,7 @@ from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, send
+from kamal_nb.ops.steps import Cmd, Recorder, planned, send
 
 
 def retain_of(ctx: Context, args: Args) -> int:
@@ -57,7 +57,6 @@ def _operation(name: str, containers: bool, images: bool, summary: str) -> None:
         from kamal_nb.ops.boot import run_locked
 
         retain = retain_of(ctx, args) if containers else None
-        pre_connect(ctx, "prune", name)
         return run_locked(
             ctx, f"prune {name}", lambda rec: prune(ctx, rec, containers=containers, images=images, retain=retain)
         )

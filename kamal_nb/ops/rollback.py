@@ -18,7 +18,7 @@ from kamal_nb.ops.lock import deploy_lock, lock_and_send
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect
+from kamal_nb.ops.steps import Cmd, Recorder, planned
 
 
 def _version(args: Args) -> str:
@@ -117,7 +117,6 @@ def _plan(ctx: Context, args: Args) -> Plan:
 
 def _run(ctx: Context, args: Args) -> OperationResult:
     version = _version(args)
-    pre_connect(ctx, "rollback")
     return run_operation(ctx, "rollback", lambda rec: rollback_steps(ctx, rec, version))
 
 

@@ -127,6 +127,27 @@ class Session:
         return self.clock().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class Once:
+    """An action run at most once, however many callers and threads ask; a failure is raised again
+    to every later caller (nothing may go on after a failed pre-connect hook)."""
+
+    def __init__(self, action: Callable[[], object]) -> None:
+        self._action: Callable[[], object] | None = action
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            action, self._action = self._action, None
+            if action is not None:
+                try:
+                    action()
+                except BaseException as error:
+                    self._error = error
+            if self._error is not None:
+                raise self._error
+
+
 @dataclass
 class Context:
     """One command's view of the session: its options, config, selected hosts and runner."""
@@ -134,6 +155,12 @@ class Context:
     session: Session
     options: GlobalOptions
     holding_lock: bool = False
+    # run just before the command's first connection (Kamal's pre-connect hook); shared by `derived`
+    before_connect: Once | None = None
+
+    def derived(self, options: GlobalOptions) -> Context:
+        """The same command seen with other options (another version, fewer hosts)."""
+        return Context(self.session, options, holding_lock=self.holding_lock, before_connect=self.before_connect)
 
     @cached_property
     def config(self) -> Config:
@@ -146,6 +173,8 @@ class Context:
 
     @cached_property
     def runner(self) -> FleetRunner:
+        if self.before_connect is not None:
+            self.before_connect()
         session = self.session
         settings = ssh_settings(
             self.config, command_timeout=session.command_timeout, connect_timeout=session.connect_timeout

@@ -16,7 +16,7 @@ from kamal_nb.ops.lock import deploy_lock
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, pre_connect, send
+from kamal_nb.ops.steps import Cmd, Recorder, send
 
 INSTALL_DOCS = "https://docs.docker.com/engine/install/"
 
@@ -70,7 +70,6 @@ def _plan(ctx: Context, args: Args) -> Plan:
 
 
 def _run(ctx: Context, args: Args) -> OperationResult:
-    pre_connect(ctx, "setup")
     return run_operation(
         ctx,
         "setup",

@@ -13,7 +13,7 @@ the other answer) or on a tolerated failure (`"failure"`: what follows needs thi
 Stable API (other operation modules import it): `Cmd`, `GuardedBatch`, `round_trip`, `Reply`,
 `Recorder`, `send`, `Tolerated`, `tolerated`, `Interrupted`, `OperationInterrupted`, `tracking`, `registry_login`,
 `network_create`, `network_failed`, `proxy_boot_first`, `proxy_boot_second`, `proxy_version_error`,
-`planned`, `pre_connect`.
+`planned`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from kamal_nb.commands import Command, Docker, Proxy, Registry
 from kamal_nb.commands.proxy_paths import MINIMUM_VERSION
 from kamal_nb.fleet import Batch, CommandResult, Failed, Finished, GroupResult, HostEvent, HostResult, Started, Upload
 from kamal_nb.fleet.runner import Step
-from kamal_nb.ops.hooks import run_hook
 from kamal_nb.ops.plan import PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -355,11 +354,6 @@ def planned(host: str, commands: Sequence[Cmd] | Upload, role: str | None = None
     return [PlannedStep(host, c.command, role, c.note) for c in commands]
 
 
-def pre_connect(ctx: Context, command: str, subcommand: str | None = None) -> None:
-    """Hook `pre-connect`, once per operation before the first connection (with the secrets)."""
-    run_hook(ctx, "pre-connect", command=command, subcommand=subcommand, secrets=True)
-
-
 __all__ = [
     "Cmd",
     "GuardedBatch",
@@ -372,7 +366,6 @@ __all__ = [
     "network_create",
     "network_failed",
     "planned",
-    "pre_connect",
     "proxy_boot_first",
     "proxy_boot_second",
     "proxy_version_error",

@@ -37,7 +37,7 @@ from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.script import Item, Say, Script, flag, plan_script, register_script, run_script, text
 from kamal_nb.ops.selection import Selection
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, pre_connect, registry_login
+from kamal_nb.ops.steps import Cmd, Recorder, planned, registry_login
 
 PROXY_OUTAGE = "This will cause a brief outage on each host"
 ACCESSORIES_RESTART = "This will restart all accessories"
@@ -48,7 +48,7 @@ def on_hosts(ctx: Context, hosts: Sequence[str], *, version: str | None = None) 
     """Kamal's ``KAMAL.with_specific_hosts(hosts)``: the same command on these hosts only (the role
     filter kept), optionally seen with another version (``using_version``)."""
     options = ctx.options if version is None else replace(ctx.options, version=version)
-    narrowed = Context(ctx.session, options, holding_lock=ctx.holding_lock)
+    narrowed = ctx.derived(options)
     chosen = ctx.selection.specific_roles
     roles = None if chosen is None else tuple(r for r in narrowed.config.roles if r.name in {c.name for c in chosen})
     narrowed.__dict__["selection"] = Selection(narrowed.config, tuple(hosts), roles)
@@ -149,7 +149,6 @@ def _proxy_upgrade_plan(ctx: Context, args: Args) -> Plan:
 
 def _proxy_upgrade_run(ctx: Context, args: Args) -> OperationResult:
     rolling = flag(args, "rolling")
-    pre_connect(ctx, "proxy", "upgrade")
     return run_locked(
         ctx,
         "proxy upgrade",
@@ -218,7 +217,6 @@ def _upgrade_plan(ctx: Context, args: Args) -> Plan:
 
 def _upgrade_run(ctx: Context, args: Args) -> OperationResult:
     rolling = flag(args, "rolling")
-    pre_connect(ctx, "upgrade")
     return run_locked(ctx, "upgrade", lambda rec: upgrade(ctx, rec, rolling=rolling))
 
 

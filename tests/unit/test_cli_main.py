@@ -133,3 +133,13 @@ def test_an_operation_error_is_one_line_and_nothing_is_contacted(
     out, err = io.StringIO(), io.StringIO()
     assert main(["accessory", "details", "nope"], out=out, err=err) == 1
     assert err.getvalue() == "kamal-nb accessory details: No accessory by the name of 'nope'\n"
+    # every command that connects runs it first, a read-only one too (Kamal: before its first `on`)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["lock", "status", "--version", "v1"], out=out, err=err) == 1
+    assert err.getvalue() == "kamal-nb lock status: Hook `pre-connect` failed:\nVPN is down\n"
+    # once per command, with its name; commands that stay on this machine do not run it
+    (hooks / "pre-connect").write_text('#!/bin/sh\necho "$KAMAL_COMMAND $KAMAL_SUBCOMMAND" >> connects.log\n')
+    main(["rollback", "v1", "-y", "--version", "v1"], out=io.StringIO(), err=io.StringIO())  # 127.0.0.9: no answer
+    main(["app", "boot", "-y", "--version", "v1"], out=io.StringIO(), err=io.StringIO())
+    assert main(["secrets", "print"], out=io.StringIO(), err=io.StringIO()) == 0
+    assert (tmp_path / "connects.log").read_text() == "rollback \napp boot\n"
