@@ -7,13 +7,17 @@ behind the kamal-proxy stand-in on every host but the last, jobs on the last; th
 real Kamal at v1 then deployed at v2. Each round then does, with each tool in turn,
 `redeploy -P --version v1` and `rollback v2` (the real Kamal as a process per command, as a terminal
 user runs it; kamal_nb in one Session, as in a notebook). Prints medians, the ratio kamal_nb/Kamal,
-and SSH connections and sessions (commands + uploads) per host, counted from the hosts' sshd logs
-(LogLevel VERBOSE).
+SSH connections and sessions (commands + uploads) per host, counted from the hosts' sshd logs
+(LogLevel VERBOSE), and the CPU time the whole machine spent meanwhile (/proc/stat: the tool itself,
+sshd, the shells and docker commands it starts, every engine), with how many cores that kept busy:
+on a machine whose cores the hosts' engines share, a tool at nearly all cores is waiting for the
+engines' CPU, not for round trips.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -30,20 +34,28 @@ from kamal_nb.testing.project import deploy_config, real_kamal, write_project
 from kamal_nb.testing.sshlog import SshCounter
 
 SUBNETS = {3: "10.221.0", 8: "10.222.0"}
-Sample = tuple[float, float, float]  # seconds, connections per host, sessions per host
+Sample = tuple[float, float, float, float]  # seconds, connections per host, sessions per host, CPU seconds
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time all cores have spent busy since boot (everything but idle and iowait)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(info: FleetInfo, action: Callable[[], None]) -> Sample:
     counter = SshCounter(info)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), busy_cpu_seconds()
     action()
-    elapsed = time.monotonic() - started
+    elapsed, cpu = time.monotonic() - started, busy_cpu_seconds() - cpu
     time.sleep(0.3)  # let sshd finish writing its log
     counts = list(counter.counts().values())
     return (
         elapsed,
         statistics.mean(c.connections for c in counts),
         statistics.mean(c.sessions for c in counts),
+        cpu,
     )
 
 
@@ -110,20 +122,25 @@ def main() -> None:
             samples = bench(hosts, args.rounds, Path(base))
             for operation in ("redeploy", "rollback"):
                 medians = {
-                    tool: tuple(statistics.median(s[i] for s in samples[(operation, tool)]) for i in range(3))
+                    tool: tuple(statistics.median(s[i] for s in samples[(operation, tool)]) for i in range(4))
                     for tool in ("kamal", "kamal_nb")
                 }
                 rows.append((hosts, operation, medians["kamal"], medians["kamal_nb"]))
     print(
         f"{'hosts':>5}  {'operation':<9} {'kamal s':>8} {'kamal_nb s':>10} {'ratio':>6}  "
-        f"{'conn/host k':>11} {'conn/host nb':>12}  {'sess/host k':>11} {'sess/host nb':>12} {'ratio':>6}"
+        f"{'conn/host k':>11} {'conn/host nb':>12}  {'sess/host k':>11} {'sess/host nb':>12} {'ratio':>6}  "
+        f"{'cpu s k':>7} {'cpu s nb':>8} {'cores k':>7} {'cores nb':>8}"
     )
     for hosts, operation, k, nb in rows:
         print(
             f"{hosts:>5}  {operation:<9} {k[0]:>8.2f} {nb[0]:>10.2f} {nb[0] / k[0]:>6.2f}  "
-            f"{k[1]:>11.1f} {nb[1]:>12.1f}  {k[2]:>11.1f} {nb[2]:>12.1f} {nb[2] / k[2]:>6.2f}"
+            f"{k[1]:>11.1f} {nb[1]:>12.1f}  {k[2]:>11.1f} {nb[2]:>12.1f} {nb[2] / k[2]:>6.2f}  "
+            f"{k[3]:>7.1f} {nb[3]:>8.1f} {k[3] / k[0]:>7.2f} {nb[3] / nb[0]:>8.2f}"
         )
-    print(f"(medians of {args.rounds} rounds; sessions = SSH commands + uploads, per host, from the sshd logs)")
+    print(
+        f"(medians of {args.rounds} rounds; sessions = SSH commands + uploads, per host, from the sshd logs; "
+        f"cpu = busy CPU seconds of the whole machine ({os.cpu_count()} cores) during the operation)"
+    )
 
 
 if __name__ == "__main__":
