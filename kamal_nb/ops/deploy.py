@@ -82,14 +82,15 @@ def deploy_steps(
     answers: dict[str, Reply] = {}
     pulled = pull_image(ctx, rec, ensure_run_directory=covered, then=then, answers=answers)
     taken, problem = False, None
-    if then and primary in answers and answers[primary].ok:
+    if then and primary in answers:
         reply = answers[primary]
-        taken = reply.code(0) == 0
-        if not taken and not refused(reply.err(0)):
-            problem = f"taking the deploy lock on {primary} failed: {reply.err(0) or f'exit {reply.code(0)}'}"
-        elif not taken and not ctx.options.lock_wait:
+        code = reply.code(0)  # None: the pull failed there and the lock was never tried
+        taken = code == 0  # even if what followed failed: the lock is ours to release
+        if code not in (None, 0) and not refused(reply.err(0)):
+            problem = f"taking the deploy lock on {primary} failed: {reply.err(0) or f'exit {code}'}"
+        elif code not in (None, 0) and not ctx.options.lock_wait:
             problem = "Deploy lock found. Run 'kamal lock help' for more information"
-        elif taken and len(then[primary]) > 1:
+        elif taken and len(then[primary]) > 1 and reply.ok:
             run = replace(run, prefetched=found_in(ctx, run, primary, reply.part(1)))
     if not pulled:  # Kamal reports a failed pull before it ever tries the lock
         if taken:

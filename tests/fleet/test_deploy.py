@@ -256,3 +256,20 @@ def test_setup_reports_a_host_without_docker(
         "Docker is not installed on" in m and "https://docs.docker.com/engine/install/" in m for m in result.messages
     )
     assert read_status(session.context()) is None
+
+
+def test_a_failure_right_after_the_lock_releases_it(session: Session, fleet: FleetInfo) -> None:
+    # the primary's boot reads ride on its lock's round trip: the env directory cannot be made there
+    env = Path(fleet.base) / "nodes" / "h1" / "root" / ".kamal" / "apps" / "demo" / "env"
+    saved = env.with_name("env.saved")
+    env.rename(saved)
+    env.write_text("not a directory")
+    try:
+        result = run(session, ("redeploy",), {"skip_push": True}, version="v1")
+    finally:
+        env.unlink()
+        saved.rename(env)
+    assert not result.ok
+    assert "mkdir -p .kamal/apps/demo/env/roles" in (result.hosts[fleet.host_ips[0]].failure or "")
+    assert read_status(session.context()) is None
+    assert version_of(fleet.host_ips[0]) == "v2"
