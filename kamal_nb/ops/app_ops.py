@@ -120,37 +120,45 @@ def hosts_removing_all_roles(ctx: Context) -> list[str]:
     ]
 
 
-def remove(ctx: Context) -> Section:
-    """``app remove``: stop, then remove the containers, the images and the app directories."""
-    app_hosts = ctx.selection.app_hosts
-    whole = hosts_removing_all_roles(ctx)
-    app = App(ctx.config)
-    server = Server(ctx.config)
+def remove_containers(ctx: Context) -> Phase:
+    """``app remove_containers``: each selected role's stopped containers (``docker container prune``)."""
 
-    def containers(host: str, role: Role) -> list[Action]:
-        commands = App(ctx.config, role=role, host=host)
+    def steps(host: str, role: Role) -> list[Action]:
+        app = App(ctx.config, role=role, host=host)
         return [
             Do(audit(ctx, "Removed all app containers", role=role.name), role=role.name),
-            Do(commands.remove_containers(), role=role.name),
+            Do(app.remove_containers(), role=role.name),
         ]
 
-    return Section(
-        (
-            stop(ctx),
-            Phase(on_roles(ctx, app_hosts, containers)),
-            Phase({host: (Do(audit(ctx, "Removed all app images")), Do(app.remove_images())) for host in whole}),
-            Phase(
-                {
-                    host: (
-                        Do(server.remove_app_directory(), tolerate=True),
-                        Do(audit(ctx, f"Removed {ctx.config.app_directory}")),
-                        Do(app.remove_proxy_app_directory(), tolerate=True),
-                    )
-                    for host in whole
-                }
-            ),
-        )
+    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps))
+
+
+def remove_images(ctx: Context) -> Phase:
+    """``app remove_images``: on hosts where every role is selected, since a host's roles share them."""
+    remove = App(ctx.config).remove_images()
+    return Phase(
+        {host: (Do(audit(ctx, "Removed all app images")), Do(remove)) for host in hosts_removing_all_roles(ctx)}
     )
+
+
+def remove_app_directories(ctx: Context) -> Phase:
+    """``app remove_app_directories``: likewise; ``rm -r`` failures are ignored, as in Kamal."""
+    app, server = App(ctx.config), Server(ctx.config)
+    return Phase(
+        {
+            host: (
+                Do(server.remove_app_directory(), tolerate=True),
+                Do(audit(ctx, f"Removed {ctx.config.app_directory}")),
+                Do(app.remove_proxy_app_directory(), tolerate=True),
+            )
+            for host in hosts_removing_all_roles(ctx)
+        }
+    )
+
+
+def remove(ctx: Context) -> Section:
+    """``app remove``: stop, then remove the containers, the images and the app directories."""
+    return Section((stop(ctx), remove_containers(ctx), remove_images(ctx), remove_app_directories(ctx)))
 
 
 def _proxy_roles(ctx: Context, make: Callable[[App], Step]) -> Phase:

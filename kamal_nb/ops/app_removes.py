@@ -9,18 +9,18 @@ its own, under the deploy lock, with Kamal's audit lines.
 * ``remove_images`` and ``remove_app_directories``: only on hosts where every role is selected,
   since a host's roles share them; ``rm -r`` failures are ignored, as in Kamal.
 
-(``app remove`` in kamal_nb.ops.app_ops sends the same commands; it could be built from these.)
+(``app remove`` in kamal_nb.ops.app_ops is made of the last three, after ``app stop``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from kamal_nb.commands import App, Server
+from kamal_nb.commands import App
 from kamal_nb.config import Role
 from kamal_nb.config.shell_safety import check_version
 from kamal_nb.config.validation import ValidationError
-from kamal_nb.ops.app_ops import hosts_removing_all_roles, on_roles
+from kamal_nb.ops.app_ops import on_roles, remove_app_directories, remove_containers, remove_images
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import Refused
@@ -39,38 +39,6 @@ def remove_container(ctx: Context, version: str) -> Phase:
         ]
 
     return Phase(on_roles(ctx, ctx.selection.app_hosts, steps))
-
-
-def remove_containers(ctx: Context) -> Phase:
-    def steps(host: str, role: Role) -> list[Action]:
-        app = App(ctx.config, role=role, host=host)
-        return [
-            Do(audit(ctx, "Removed all app containers", role=role.name), role=role.name),
-            Do(app.remove_containers(), role=role.name),
-        ]
-
-    return Phase(on_roles(ctx, ctx.selection.app_hosts, steps))
-
-
-def remove_images(ctx: Context) -> Phase:
-    remove = App(ctx.config).remove_images()
-    return Phase(
-        {host: (Do(audit(ctx, "Removed all app images")), Do(remove)) for host in hosts_removing_all_roles(ctx)}
-    )
-
-
-def remove_app_directories(ctx: Context) -> Phase:
-    app, server = App(ctx.config), Server(ctx.config)
-    return Phase(
-        {
-            host: (
-                Do(server.remove_app_directory(), tolerate=True),
-                Do(audit(ctx, f"Removed {ctx.config.app_directory}")),
-                Do(app.remove_proxy_app_directory(), tolerate=True),
-            )
-            for host in hosts_removing_all_roles(ctx)
-        }
-    )
 
 
 def _remove_container(ctx: Context, args: Args) -> Script:
