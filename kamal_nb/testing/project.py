@@ -39,6 +39,8 @@ def deploy_config(fleet: FleetInfo, **overrides: object) -> dict[str, object]:
         # Kamal waits this long for roles without a proxy (the jobs role); 7 s by default
         "readiness_delay": 0,
         "drain_timeout": 1,
+        # an unhealthy version is given up after 10 s, not Kamal's default 30 (tests wait for it)
+        "deploy_timeout": 10,
     }
     config.update(overrides)
     return config
