@@ -24,18 +24,9 @@ from kamal_nb.cli import main
 from kamal_nb.ops.config_docs import SECTIONS, titlecase
 from kamal_nb.testing.project import kamal_binary, real_kamal
 from tests.unit.ruby_in_kamal import run_harness
+from tests.unit.test_local_commands import DEPLOY_YML
 
 NOT_FOUND = "No documentation found for "
-
-DEPLOY_YML = """service: app
-image: app
-servers: [1.1.1.1]
-registry:
-  username: u
-  password: [KAMAL_REGISTRY_PASSWORD]
-builder:
-  arch: amd64
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
