@@ -13,8 +13,15 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# The Kamal release whose configuration, host commands and host state kamal_nb reproduces.
-KAMAL_COMPAT_VERSION = "2.12.0"
+
+def __getattr__(name: str) -> str:
+    # KAMAL_COMPAT_VERSION is defined by the configuration layer (kamal_nb.config.version), which uses
+    # it; read on demand so that `import kamal_nb` stays cheap and the config never imports the root.
+    if name == "KAMAL_COMPAT_VERSION":
+        from kamal_nb.config.version import KAMAL_COMPAT_VERSION
+
+        return KAMAL_COMPAT_VERSION
+    raise AttributeError(f"module 'kamal_nb' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

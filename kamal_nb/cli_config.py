@@ -17,8 +17,8 @@ from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.frozen import thaw
 from kamal_nb.config.loader import DEFAULT_CONFIG_FILE, load_config
 from kamal_nb.config.model import Config
-from kamal_nb.config.psych_dump import RubyObject, dump
-from kamal_nb.config.ruby_values import RubySymbol, is_present, ruby_to_s
+from kamal_nb.ruby.psych_dump import RubyObject, dump
+from kamal_nb.ruby.values import RubySymbol, is_present, ruby_to_s
 
 REDACTED = "[REDACTED]"
 

@@ -12,8 +12,8 @@ from typing import Any, TypeAlias
 
 from kamal_nb.commands.command import Sensitive, Token
 from kamal_nb.commands.quoting import escape_shell_value
-from kamal_nb.config.ruby_values import is_present, ruby_to_s
 from kamal_nb.redaction import Secret
+from kamal_nb.ruby.values import is_present, ruby_to_s
 
 # A setting value as it comes from the config: YAML scalars, secrets, lists of them.
 Value: TypeAlias = object

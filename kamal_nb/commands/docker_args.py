@@ -12,7 +12,7 @@ from kamal_nb.commands.arguments import argumentize, optionize
 from kamal_nb.commands.command import Token
 from kamal_nb.config import Config, Env, Logging, Role
 from kamal_nb.config.frozen import Frozen
-from kamal_nb.config.ruby_values import is_present, ruby_to_s
+from kamal_nb.ruby.values import is_present, ruby_to_s
 
 
 def env_args(env: Env, secrets_file: str) -> list[Token]:

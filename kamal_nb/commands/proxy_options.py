@@ -14,7 +14,7 @@ from kamal_nb.commands.command import Token
 from kamal_nb.config import Config, Proxy
 from kamal_nb.config.frozen import Frozen
 from kamal_nb.config.proxy import DEFAULT_LOG_REQUEST_HEADERS
-from kamal_nb.config.ruby_values import is_truthy, ruby_to_s
+from kamal_nb.ruby.values import is_truthy, ruby_to_s
 
 
 def seconds(value: object) -> str | None:

@@ -10,8 +10,8 @@ import datetime
 from collections.abc import Mapping
 
 from kamal_nb.config import Config, Role
-from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.config.version import abbreviated
+from kamal_nb.ruby.values import ruby_to_s
 
 
 def iso8601(moment: datetime.datetime) -> str:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from kamal_nb import KAMAL_COMPAT_VERSION
 from kamal_nb.config import schema
 from kamal_nb.config.accessories import DEFAULT_NETWORK, Accessory, AccessoryPath
 from kamal_nb.config.boot import Boot, Output
@@ -30,7 +29,6 @@ from kamal_nb.config.model import HOOKS_OUTPUT_LEVELS, Config
 from kamal_nb.config.proxy import Proxy
 from kamal_nb.config.registry import Registry
 from kamal_nb.config.roles import Role
-from kamal_nb.config.ruby_values import RubySymbol, is_blank, is_present, is_truthy, ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource
 from kamal_nb.config.shell_safety import check_config
 from kamal_nb.config.ssh import Ssh, Sshkit
@@ -47,6 +45,8 @@ from kamal_nb.config.validation import (
     ValidationError,
     Validator,
 )
+from kamal_nb.config.version import KAMAL_COMPAT_VERSION
+from kamal_nb.ruby.values import RubySymbol, is_blank, is_present, is_truthy, ruby_to_s
 
 
 @dataclass(frozen=True)

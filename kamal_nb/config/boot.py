@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kamal_nb.config.frozen import Frozen
-from kamal_nb.config.ruby_values import is_truthy, ruby_to_s
+from kamal_nb.ruby.values import is_truthy, ruby_to_s
 
 
 def _ruby_to_i(text: str) -> int:

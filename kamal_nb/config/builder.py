@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kamal_nb.config.frozen import Frozen, freeze_mapping
-from kamal_nb.config.ruby_values import is_blank, ruby_to_s
+from kamal_nb.ruby.values import is_blank, ruby_to_s
 
 
 def _opt_str(value: Frozen) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kamal_nb.config.frozen import Frozen, freeze_mapping, thaw
-from kamal_nb.config.ruby_values import deep_merge, is_present, ruby_to_s
+from kamal_nb.ruby.values import deep_merge, is_present, ruby_to_s
 
 
 @dataclass(frozen=True)

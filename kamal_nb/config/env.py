@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from kamal_nb.config.frozen import Frozen
-from kamal_nb.config.ruby_values import RubySymbol, ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
+from kamal_nb.ruby.values import RubySymbol, ruby_to_s
 
 # Clear values keep their YAML type: Kamal passes `false` as `K=false` and blank ones as a bare `K`.
 EnvValue = str | int | float | bool | None

@@ -1,28 +1,11 @@
-"""Errors raised while loading or validating a Kamal configuration."""
+"""Errors raised while loading or validating a Kamal configuration.
+
+The class itself is defined with the Ruby-compatible readers (kamal_nb.ruby.errors), which raise it
+before a configuration exists; this layer and everything above import it from here.
+"""
 
 from __future__ import annotations
 
+from kamal_nb.ruby.errors import ConfigError
 
-class ConfigError(Exception):
-    """A configuration that Kamal would refuse, or that kamal_nb cannot read exactly as Kamal does.
-
-    The message is the one a user sees; it names the file (and line) or the key path.
-
-    `ConfigError("message")` keeps working as a plain message. Loaders that know where the problem is
-    pass `path=` (and `line=`, 1-based): the text shown becomes `path:line: message`, and the parts stay
-    available as attributes so widgets can point at the spot without parsing the text.
-    """
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
-        self.detail = message
-        self.path = path
-        self.line = line
-        super().__init__(self._located(message, path, line))
-
-    @staticmethod
-    def _located(message: str, path: str | None, line: int | None) -> str:
-        if path is None:
-            return message
-        if line is None:
-            return f"{path}: {message}"
-        return f"{path}:{line}: {message}"
+__all__ = ["ConfigError"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from kamal_nb.config.ruby_values import Scalar
+from kamal_nb.ruby.values import Scalar
 
 # A YAML value frozen: mappings become read-only proxies (insertion order kept), lists tuples.
 Frozen = Scalar | tuple["Frozen", ...] | Mapping[object, "Frozen"]

@@ -11,16 +11,16 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from kamal_nb.config import erb
 from kamal_nb.config.assemble import Source, build_config
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.kamal1_hints import kamal1_hints
 from kamal_nb.config.model import Config
-from kamal_nb.config.psych_yaml import load as load_yaml
-from kamal_nb.config.ruby_values import RubySymbol, deep_merge, ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource
 from kamal_nb.config.secrets import DEFAULT_SECRETS_PATH, Secrets
 from kamal_nb.config.validation import ValidationError
+from kamal_nb.ruby import erb
+from kamal_nb.ruby.psych_yaml import load as load_yaml
+from kamal_nb.ruby.values import RubySymbol, deep_merge, ruby_to_s
 
 DEFAULT_CONFIG_FILE = "config/deploy.yml"
 

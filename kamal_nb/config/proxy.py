@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kamal_nb.config.frozen import Frozen, freeze_mapping, thaw
-from kamal_nb.config.ruby_values import deep_merge, is_present, ruby_to_s
+from kamal_nb.ruby.values import deep_merge, is_present, ruby_to_s
 
 DEFAULT_LOG_REQUEST_HEADERS = ("Cache-Control", "Last-Modified", "User-Agent")
 PROXY_CONTAINER_NAME = "kamal-proxy"

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 
 from kamal_nb.config.frozen import Frozen
-from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
 from kamal_nb.config.validation import is_local_registry
 from kamal_nb.redaction import Secret
+from kamal_nb.ruby.values import ruby_to_s
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from kamal_nb.config.docker_logging import Logging
 from kamal_nb.config.env import Env
 from kamal_nb.config.frozen import Frozen
 from kamal_nb.config.proxy import Proxy
-from kamal_nb.config.ruby_values import ruby_to_s
+from kamal_nb.ruby.values import ruby_to_s
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.config import dotenv, ruby_json
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_eval import blank
-from kamal_nb.config.ruby_values import is_blank
 from kamal_nb.redaction import Secret
+from kamal_nb.ruby import dotenv
+from kamal_nb.ruby import json_text as ruby_json
+from kamal_nb.ruby.evaluator import blank
+from kamal_nb.ruby.strings import shellescape
+from kamal_nb.ruby.values import is_blank
 
 if TYPE_CHECKING:
     from kamal_nb.config.secret_adapters import Shell
@@ -180,7 +182,7 @@ def fetch(
 ) -> dict[str, Any]:
     """`kamal secrets fetch [SECRETS...] -a ADAPTER [--account A] [--from F]`: what the vault gave,
     name -> value (the command prints it with `fetch_json`). Raises AdapterError as Kamal raises."""
-    # imported on use: the adapters quote with kamal_nb.commands, which imports this package
+    # imported on use: most runs never fetch from a vault
     from kamal_nb.config import secret_adapters
 
     chosen = secret_adapters.lookup(adapter, shell)
@@ -191,8 +193,6 @@ def fetch(
 
 def fetch_json(results: Mapping[str, Any], *, inline: bool = False) -> str:
     """What `kamal secrets fetch` prints (`JSON.dump`), shell-escaped with `--inline`."""
-    from kamal_nb.commands.quoting import shellescape
-
     text = ruby_json.dump(dict(results))
     return shellescape(text) if inline else text
 
@@ -200,29 +200,18 @@ def fetch_json(results: Mapping[str, Any], *, inline: bool = False) -> str:
 def run_inline(words: list[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> str:
     """A `$(kamal secrets ...)` substitution, run in-process as Kamal does (`words` after "kamal"),
     with `env` and `cwd` for the vault CLIs. Kamal runs its whole command line here
-    (`Kamal::Cli::Main.start(words + ["--inline"])`), so the same parser reads the words."""
-    if words[:2] not in (["secrets", "fetch"], ["secrets", "extract"]):
-        if len(words) >= 2 and words[0] == "secrets":
-            raise ConfigError(f"`kamal secrets {words[1]}` cannot be used inside a secrets file")
-        raise ConfigError(f"`kamal {' '.join(words)}` is not a kamal secrets command kamal_nb can run")
-    from kamal_nb import cli_tree  # the command line's own tree (cheap: argparse only)
-
-    try:
-        invocation = cli_tree.parse([*words, "--inline"], prog="kamal")
-    except cli_tree.ParseError as error:
-        raise ConfigError(str(error)) from None
-    except cli_tree.HelpRequested:
-        raise ConfigError(f"`kamal {' '.join(words)}` asks for help inside a secrets file") from None
-    args = invocation.args
-    if invocation.path == ("secrets", "extract"):
-        return extract(str(args["name"]), str(args["secrets"]))
+    (`Kamal::Cli::Main.start(words + ["--inline"])`); secrets_inline reads the same options."""
+    from kamal_nb.config import secrets_inline
     from kamal_nb.config.secret_adapters import Shell
 
+    invocation = secrets_inline.parse(words)
+    if invocation.command == "extract":
+        return extract(invocation.name, invocation.document)
     results = fetch(
-        args.get("secrets") or (),
-        adapter=args["adapter"],
-        account=args.get("account"),
-        from_=args.get("from"),
+        invocation.secrets,
+        adapter=invocation.adapter,
+        account=invocation.account,
+        from_=invocation.from_,
         shell=Shell(env=env, cwd=cwd),
     )
     return fetch_json(results, inline=True)

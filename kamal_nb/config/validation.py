@@ -16,8 +16,8 @@ from types import EllipsisType
 from typing import NoReturn
 
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_values import RubySymbol, is_blank, is_present, is_stringish, is_truthy, ruby_to_s
 from kamal_nb.config.schema import ANY, BUILT_IN_COMMANDS, Example
+from kamal_nb.ruby.values import RubySymbol, is_blank, is_present, is_stringish, is_truthy, ruby_to_s
 
 
 class ValidationError(ConfigError):

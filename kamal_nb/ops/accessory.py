@@ -17,9 +17,7 @@ from kamal_nb.commands import Accessory, Docker, Registry
 from kamal_nb.commands.command import cmd
 from kamal_nb.config import Config
 from kamal_nb.config.accessories import Accessory as AccessoryConfig
-from kamal_nb.config.erb import render
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Step, Upload
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
@@ -45,6 +43,8 @@ from kamal_nb.ops.script import (
 )
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import Secret
+from kamal_nb.ruby.erb import render
+from kamal_nb.ruby.values import ruby_to_s
 
 CONTAINER_ID = "<container id>"
 

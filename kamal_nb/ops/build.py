@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from kamal_nb.commands import Builder, Server
 from kamal_nb.commands.builder.base import BuilderBase
-from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.buildkit_session import Services, SessionError
@@ -38,6 +37,7 @@ from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, registry_login, send
 from kamal_nb.redaction import Secret, redact
+from kamal_nb.ruby.values import ruby_to_s
 
 if TYPE_CHECKING:
     import docker

@@ -12,13 +12,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kamal_nb.config import ruby_json
 from kamal_nb.config.secrets import MissingAccount, Secrets, extract, fetch, fetch_json, print_secrets
 from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.local_result import LocalResult, local_result, puts, register_local
 from kamal_nb.ops.script import local_env
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import REDACTED, Secret
+from kamal_nb.ruby import json_text as ruby_json
 
 REVEAL_HINT = "add --reveal to show the values"
 

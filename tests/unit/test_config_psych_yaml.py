@@ -8,9 +8,9 @@ import time
 import pytest
 
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.psych_dump import dump
-from kamal_nb.config.psych_yaml import load, tokenize
-from kamal_nb.config.ruby_values import RubySymbol
+from kamal_nb.ruby.psych_dump import dump
+from kamal_nb.ruby.psych_yaml import load, tokenize
+from kamal_nb.ruby.values import RubySymbol
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from kamal_nb.cli_config import render_config
 from kamal_nb.commands.quoting import escape_shell_value
 from kamal_nb.config import Config, Logging, load_config
 from kamal_nb.config.frozen import thaw
-from kamal_nb.config.ruby_values import is_present, ruby_to_s
+from kamal_nb.ruby.values import is_present, ruby_to_s
 from kamal_nb.testing.project import kamal_binary
 from tests.unit import real_kamal, ruby_in_kamal
 

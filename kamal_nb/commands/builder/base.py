@@ -14,8 +14,8 @@ from kamal_nb.commands.arguments import argumentize
 from kamal_nb.commands.base import Base
 from kamal_nb.commands.command import Command, Token, any_of, cmd, combine, docker, pipe
 from kamal_nb.config import Config
-from kamal_nb.config.ruby_values import is_present, is_truthy, ruby_to_s
 from kamal_nb.redaction import Secret
+from kamal_nb.ruby.values import is_present, is_truthy, ruby_to_s
 
 ENDPOINT_DOCKER_HOST_INSPECT = "'{{.Endpoints.docker.Host}}'"
 

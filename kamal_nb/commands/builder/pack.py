@@ -8,7 +8,7 @@ from kamal_nb.commands.arguments import argumentize
 from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.commands.command import Command, cmd, combine, docker
 from kamal_nb.config.frozen import Frozen
-from kamal_nb.config.ruby_values import ruby_to_s
+from kamal_nb.ruby.values import ruby_to_s
 
 IMAGE_LABELS_BUILDPACK = "paketo-buildpacks/image-labels"
 

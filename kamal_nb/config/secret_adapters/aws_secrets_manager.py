@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamal_nb.config import ruby_json
-from kamal_nb.config.ruby_values import is_present
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape, prefixed_secrets
+from kamal_nb.ruby import json_text as ruby_json
+from kamal_nb.ruby.values import is_present
 
 
 class AwsSecretsManager(Adapter):

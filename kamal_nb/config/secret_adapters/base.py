@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from kamal_nb.commands.quoting import escape_shell_value, shellescape
-from kamal_nb.config import ruby_json
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_runtime import RubyError, backtick, inspect
-from kamal_nb.config.ruby_values import is_blank
+from kamal_nb.ruby import json_text as ruby_json
+from kamal_nb.ruby.runtime import RubyError, backtick
+from kamal_nb.ruby.strings import escape_shell_value, inspect, shellescape
+from kamal_nb.ruby.values import is_blank
 
 
 class AdapterError(ConfigError):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamal_nb.config.ruby_runtime import strip
-from kamal_nb.config.ruby_values import is_truthy
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape, prefixed_secrets, presence, ruby_split
+from kamal_nb.ruby.runtime import strip
+from kamal_nb.ruby.values import is_truthy
 
 
 class Bitwarden(Adapter):

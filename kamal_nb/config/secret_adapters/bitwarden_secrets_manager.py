@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamal_nb.config.ruby_json import to_s
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape, prefixed_secrets, ruby_split
+from kamal_nb.ruby.json_text import to_s
 
 LIST_ALL_SELECTOR = "all"
 LIST_ALL_FROM_PROJECT_SUFFIX = "/all"

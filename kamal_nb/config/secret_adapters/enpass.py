@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamal_nb.config.ruby_runtime import strip
-from kamal_nb.config.ruby_values import is_present
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape
+from kamal_nb.ruby.runtime import strip
+from kamal_nb.ruby.values import is_present
 
 
 class Enpass(Adapter):

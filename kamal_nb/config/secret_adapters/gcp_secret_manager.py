@@ -12,8 +12,8 @@ import binascii
 import re
 from typing import Any
 
-from kamal_nb.config.ruby_runtime import strip
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape, prefixed_secrets, ruby_split
+from kamal_nb.ruby.runtime import strip
 
 
 class GcpSecretManager(Adapter):

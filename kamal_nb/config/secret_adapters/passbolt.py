@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamal_nb.config import ruby_json
-from kamal_nb.config.ruby_runtime import inspect
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, escape, prefixed_secrets, ruby_array, ruby_split
+from kamal_nb.ruby import json_text as ruby_json
+from kamal_nb.ruby.strings import inspect
 
 Folder = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 Values are Ruby's: str (String), None (nil), bool (true/false), int (Integer). Only nil and false are
 falsy (an empty string is true, as in Ruby). `ENV` is the mapping the template is rendered with;
-commands in backticks and %x() run through `ruby_runtime.run_backtick` with that environment.
+commands in backticks and %x() run through `runtime.run_backtick` with that environment.
 String methods follow Ruby and ActiveSupport (`present?`/`blank?` treat whitespace-only as blank).
 Anything else raises RubyError, which erb.py turns into a ConfigError naming file and line.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from kamal_nb.config import ruby_parser as ast
-from kamal_nb.config.ruby_runtime import RubyError, chomp, run_backtick, strip
+from kamal_nb.ruby import parser as ast
+from kamal_nb.ruby.runtime import RubyError, chomp, run_backtick, strip
 
 Value = str | int | bool | None
 
@@ -192,7 +192,7 @@ class Evaluator:
 
 
 def _inspect(text: str) -> str:
-    from kamal_nb.config.ruby_runtime import inspect
+    from kamal_nb.ruby.strings import inspect
 
     return inspect(text)
 

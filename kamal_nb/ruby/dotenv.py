@@ -21,8 +21,9 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_runtime import RubyError, chomp, inspect, run_backtick, shellsplit, strip
+from kamal_nb.ruby.errors import ConfigError
+from kamal_nb.ruby.runtime import RubyError, chomp, run_backtick, shellsplit, strip
+from kamal_nb.ruby.strings import inspect
 
 # dotenv's LINE regex. Ruby's ^ and $ are always line anchors and its \w \s are ASCII, hence
 # MULTILINE | ASCII. `\s` also matches "\n", so leading/trailing blank lines join a match.

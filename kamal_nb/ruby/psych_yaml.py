@@ -16,8 +16,8 @@ from collections.abc import Callable
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_values import RubySymbol, Scalar
+from kamal_nb.ruby.errors import ConfigError
+from kamal_nb.ruby.values import RubySymbol, Scalar
 
 # libyaml's parser is much faster; the pure-Python one is the fallback when libyaml is missing.
 try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kamal_nb.config.ruby_lexer import StringPart, Token
+from kamal_nb.ruby.lexer import StringPart, Token
 
 
 class ParseError(Exception):

@@ -29,8 +29,8 @@ from yaml.events import (
     StreamStartEvent,
 )
 
-from kamal_nb.config.psych_yaml import tokenize
-from kamal_nb.config.ruby_values import RubySymbol, ruby_float_to_s
+from kamal_nb.ruby.psych_yaml import tokenize
+from kamal_nb.ruby.values import RubySymbol, ruby_float_to_s
 
 
 @dataclass(frozen=True)

