@@ -1,5 +1,8 @@
 """Render deploy.yml templates as Kamal does: `ERB.new(text, trim_mode: "-").result`.
 
+With a `ruby` on PATH, that Ruby renders the template (interpreter.py), so every construct works as in
+Kamal. Without one, or when the template needs a gem that Ruby lacks, the built-in renderer below runs.
+
 Ruby's ERB compiles a template into a Ruby script and evaluates it. This module does the same in two
 halves:
 
@@ -8,10 +11,13 @@ halves:
   literal `<%`, `%%>` inside a tag is a literal `%>`, `<%# %>` is a comment, and pieces on one line
   are joined with "; " just as in Ruby, so a `#` comment in a tag swallows the rest of its line;
 * the script is then evaluated by a small Ruby-subset interpreter (lexer / parser /
-  evaluator): ENV[...], ENV.fetch, backticks and %x(), if/unless/elsif/else/end, modifiers, ternary,
-  ==, !=, &&, ||, !, and/or/not, +, string interpolation, local variables and a few String methods.
+  evaluator): ENV[...], ENV.fetch (with a default or a block), backticks and %x(), if/unless/elsif/
+  else/end, modifiers, ternary, ==, !=, &&, ||, !, and/or/not, +, string interpolation, local
+  variables, regexp literals, String/Array/Hash methods (methods.py), `require` of dotenv/uri/json/
+  yaml/erb, and the constants and modules of stdlib.py (RUBY_VERSION, File, Dotenv, URI, JSON).
 
-Anything outside that subset is a ConfigError naming the file and line, never a silent misread.
+Anything outside that subset is a ConfigError naming the construct, the file and the line, and saying
+that with Ruby installed the template renders: never a silent misread.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from kamal_nb.ruby import interpreter
 from kamal_nb.ruby.errors import ConfigError
 from kamal_nb.ruby.evaluator import Evaluator, LocatedRubyError
 from kamal_nb.ruby.lexer import INSERT_MARK, TEXT_MARK, LexError, tokenize
@@ -31,13 +38,36 @@ _NEWLINE_AFTER_TRIM = re.compile(r"\r?\n|\Z")
 _CR = object()  # ERB's :cr token: a newline in the generated script, none in the output
 
 
-def render(template: str, *, path: str, env: Mapping[str, str], cwd: str | None = None) -> str:
+_INSTALL_RUBY = "install Ruby (a `ruby` on PATH) and kamal_nb renders the template with it"
+
+
+def render(template: str, *, path: str, env: Mapping[str, str], cwd: str | None = None, use_ruby: bool = True) -> str:
     """The text `ERB.new(template, trim_mode: "-").result` produces.
 
     `path` names the file in errors. `env` is what ENV means inside the template (the caller sets
     KAMAL_DESTINATION in it, or leaves it out, before rendering, as Kamal does). Commands in
     backticks or %x() run through the shell in `cwd` with `env` as their environment.
+    `use_ruby=False` forces the built-in renderer even where a `ruby` is available.
     """
+    ruby = interpreter.find_ruby(env) if use_ruby else None
+    if ruby is not None:
+        try:
+            return interpreter.render(ruby, template, path=path, env=env, cwd=cwd)
+        except interpreter.RubyFailure as failure:
+            message = f"{failure.message} ({failure.ruby_class})"
+            raise ConfigError(message, path=path, line=failure.line or None) from None
+        except interpreter.MissingLibrary as missing:
+            # A gem Kamal bundles (dotenv) that this Ruby lacks: the built-in renderer knows its rules;
+            # if it cannot render the template either, Ruby's own complaint is the useful one.
+            try:
+                return render_builtin(template, path=path, env=env, cwd=cwd)
+            except ConfigError:
+                raise ConfigError(f"{missing} (LoadError)", path=path) from None
+    return render_builtin(template, path=path, env=env, cwd=cwd)
+
+
+def render_builtin(template: str, *, path: str, env: Mapping[str, str], cwd: str | None = None) -> str:
+    """The built-in renderer: ERB's compile step ported, the script run by the Ruby-subset evaluator."""
     for sentinel in (TEXT_MARK, INSERT_MARK):
         # The compiled script uses these two control characters as markers; YAML rejects them anyway.
         if sentinel in template:
@@ -48,14 +78,23 @@ def render(template: str, *, path: str, env: Mapping[str, str], cwd: str | None 
         tokens = tokenize(script)
         program = Parser(tokens).parse_program()
     except (LexError, ParseError) as error:
-        raise ConfigError(error.message, path=path, line=error.line) from None
+        raise ConfigError(_with_hint(error.message), path=path, line=error.line) from None
     evaluator = Evaluator(env=env, cwd=cwd, texts=texts)
     try:
         evaluator.run(program)
     except LocatedRubyError as located:
-        message = f"{located.error.message} ({located.error.ruby_class})"
+        if located.error.ruby_class == "NotImplementedError":
+            message = _with_hint(located.error.message)
+        else:
+            message = f"{located.error.message} ({located.error.ruby_class})"
         raise ConfigError(message, path=path, line=located.line) from None
     return "".join(evaluator.output)
+
+
+def _with_hint(message: str) -> str:
+    if message.startswith("unsupported"):
+        return f"{message}: {_INSTALL_RUBY}"
+    return message
 
 
 def compile_script(template: str) -> tuple[str, list[str]]:

@@ -1,8 +1,9 @@
 """Evaluate the Ruby-subset syntax tree of a template, with Ruby's semantics for the values involved.
 
-Values are Ruby's: str (String), None (nil), bool (true/false), int (Integer). Only nil and false are
-falsy (an empty string is true, as in Ruby). `ENV` is the mapping the template is rendered with;
-commands in backticks and %x() run through `runtime.run_backtick` with that environment.
+Values are Ruby's: str (String), None (nil), bool (true/false), int (Integer), float, list (Array),
+dict (Hash), and the library objects of stdlib.py. Only nil and false are falsy (an empty string is
+true, as in Ruby). `ENV` starts as a copy of the mapping the template is rendered with (`Dotenv.load`
+adds to it); commands in backticks and %x() run through `runtime.run_backtick` with that environment.
 String methods follow Ruby and ActiveSupport (`present?`/`blank?` treat whitespace-only as blank).
 Anything else raises RubyError, which erb.py turns into a ConfigError naming file and line.
 """
@@ -13,9 +14,13 @@ import re
 from collections.abc import Callable, Mapping
 
 from kamal_nb.ruby import parser as ast
+from kamal_nb.ruby import stdlib
+from kamal_nb.ruby.methods import collection_method, inspect_value
+from kamal_nb.ruby.regexp import Regexp, compile_regexp
 from kamal_nb.ruby.runtime import RubyError, chomp, run_backtick, strip
+from kamal_nb.ruby.stdlib import RubyModule, Uri
 
-Value = str | int | bool | None
+Value = stdlib.Value
 
 # ActiveSupport's String#blank?: empty or only Unicode whitespace.
 _BLANK = re.compile(r"\A[\s\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\Z")
@@ -35,7 +40,10 @@ def ruby_class(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return "Integer"
-    return "String"
+    if isinstance(value, str):
+        return "String"
+    names = {float: "Float", list: "Array", dict: "Hash", Regexp: "Regexp", RubyModule: "Module", Uri: "URI::Generic"}
+    return names.get(type(value), type(value).__name__)
 
 
 def to_s(value: Value) -> str:
@@ -43,7 +51,19 @@ def to_s(value: Value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return stdlib.float_to_s(value)
+    if isinstance(value, Uri):
+        return value.text
+    if isinstance(value, RubyModule):
+        return value.name
+    if isinstance(value, Regexp):
+        return f"(?-mix:{value.source})"
+    return inspect_value(value)
 
 
 def truthy(value: Value) -> bool:
@@ -65,8 +85,9 @@ def blank(value: Value) -> bool:
 
 class Evaluator:
     def __init__(self, *, env: Mapping[str, str], cwd: str | None, texts: list[str]) -> None:
-        self.env = env
+        self.env: dict[str, str] = dict(env)
         self.cwd = cwd
+        self.required: set[str] = set()
         self.texts = texts
         self.output: list[str] = []
         self.locals: dict[str, Value] = {}
@@ -116,6 +137,20 @@ class Evaluator:
     def eval_env(self, node: ast.Node) -> Value:
         raise RubyError("NotImplementedError", "ENV can only be indexed (ENV[...]) or fetched (ENV.fetch)")
 
+    def eval_const(self, node: ast.Node) -> Value:
+        assert isinstance(node, ast.ConstRef)
+        return stdlib.constant(self, node.name)
+
+    def eval_regexp(self, node: ast.Node) -> Value:
+        assert isinstance(node, ast.RegexpLiteral)
+        return compile_regexp(node.source, node.flags)
+
+    def eval_function(self, node: ast.Node) -> Value:
+        assert isinstance(node, ast.FunctionCall)
+        args = [self.eval(arg) for arg in node.args]
+        self._line = node.line
+        return stdlib.require(self, args)
+
     def eval_local(self, node: ast.Node) -> Value:
         assert isinstance(node, ast.LocalRead)
         return self.locals.get(node.name)
@@ -161,7 +196,11 @@ class Evaluator:
         args = [self.eval(arg) for arg in node.args]
         self._line = node.line
         if node.block is not None:
-            raise RubyError("NotImplementedError", f"a block given to {node.method} is not supported")
+            raise RubyError("NotImplementedError", f"unsupported Ruby in template: a block given to {node.method}")
+        if isinstance(receiver, RubyModule):
+            return stdlib.module_call(self, receiver, node.method, args)
+        if isinstance(receiver, Uri):
+            return stdlib.uri_attribute(receiver, node.method, args)
         return call_method(receiver, node.method, args)
 
     def env_call(self, node: ast.Call) -> Value:
@@ -192,9 +231,7 @@ class Evaluator:
 
 
 def _inspect(text: str) -> str:
-    from kamal_nb.ruby.strings import inspect
-
-    return inspect(text)
+    return inspect_value(text)
 
 
 def _plus(left: Value, right: Value) -> Value:
@@ -247,12 +284,17 @@ def _to_i(receiver: Value, args: list[Value]) -> Value:
         return 0
     if isinstance(receiver, int):
         return receiver
+    if isinstance(receiver, float):
+        return int(receiver)
+    if not isinstance(receiver, str):
+        raise RubyError("NoMethodError", f"undefined method 'to_i' for {ruby_class(receiver)}")
     match = re.match(r"\s*([-+]?\d[\d_]*)", receiver)
     return int(match.group(1).replace("_", "")) if match else 0
 
 
 _METHODS: dict[str, Callable[[Value, list[Value]], Value]] = {
     "to_s": _any_method(to_s),
+    "inspect": _any_method(inspect_value),
     "nil?": _any_method(lambda value: value is None),
     "present?": _any_method(lambda value: not blank(value)),
     "blank?": _any_method(blank),
@@ -272,11 +314,13 @@ _METHODS: dict[str, Callable[[Value, list[Value]], Value]] = {
 
 
 def call_method(receiver: Value, name: str, args: list[Value]) -> Value:
+    found, result = collection_method(receiver, name, list(args))
+    if found:
+        return result
     method = _METHODS.get(name)
     if method is None:
-        raise RubyError(
-            "NoMethodError", f"method '{name}' is not supported in kamal_nb's ERB (called on {ruby_class(receiver)})"
-        )
+        owner = {"nil": "NilClass", "true": "TrueClass", "false": "FalseClass"}.get(ruby_class(receiver))
+        raise RubyError("NotImplementedError", f"unsupported Ruby in template: {owner or ruby_class(receiver)}#{name}")
     return method(receiver, args)
 
 
@@ -293,4 +337,7 @@ _HANDLERS: dict[type[ast.Node], Callable[[Evaluator, ast.Node], Value]] = {
     ast.Binary: Evaluator.eval_binary,
     ast.Conditional: Evaluator.eval_conditional,
     ast.Call: Evaluator.eval_call,
+    ast.ConstRef: Evaluator.eval_const,
+    ast.RegexpLiteral: Evaluator.eval_regexp,
+    ast.FunctionCall: Evaluator.eval_function,
 }

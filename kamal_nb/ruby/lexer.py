@@ -39,7 +39,7 @@ class StringPart:
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "ident", "const", "kw", "int", "str", "xstr", "op", "nl", "text", "insert", "eof"
+    kind: str  # "ident", "const", "kw", "int", "str", "xstr", "regex", "op", "nl", "text", "insert", "eof"
     value: str
     line: int
     parts: tuple[StringPart, ...] = field(default=())
@@ -134,6 +134,8 @@ class _Lexer:
             return Token("xstr", "", line, parts=self.double_quoted("`", None), spaced=spaced)
         if char == "%" and self.percent_literal_ahead(previous, spaced):
             return self.percent_literal(line, spaced)
+        if char == "/" and self.operand_expected(previous, spaced, self.src[self.pos + 1 : self.pos + 2]):
+            return self.regexp(line, spaced)
         for operator in _OPERATORS:
             if self.src.startswith(operator, self.pos):
                 self.pos += len(operator)
@@ -166,17 +168,41 @@ class _Lexer:
             return Token("const", name, self.line, spaced=spaced)
         return Token("ident", name, self.line, spaced=spaced)
 
+    @staticmethod
+    def operand_expected(previous: list[Token], spaced: bool, following: str) -> bool:
+        """Where Ruby reads `%`/`/` as the start of a literal rather than an operator."""
+        expects_operand = not previous or previous[-1].kind in ("op", "kw", "nl", "text", "insert")
+        if previous and previous[-1].kind == "op" and previous[-1].value in (")", "]", "}"):
+            expects_operand = False
+        if previous and previous[-1].kind == "ident" and spaced and following and not following.isspace():
+            expects_operand = True
+        return expects_operand
+
+    def regexp(self, line: int, spaced: bool) -> Token:
+        """`/source/flags`: the source kept raw (Ruby's escapes are the regex's own)."""
+        self.pos += 1
+        start = self.pos
+        while self.pos < len(self.src) and self.src[self.pos] != "/":
+            if self.src[self.pos] == "\\":
+                self.pos += 1
+            elif self.src[self.pos] == "\n":
+                raise self.error("unterminated regexp meets end of line")
+            self.pos += 1
+        if self.pos >= len(self.src):
+            raise self.error("unterminated regexp meets end of file")
+        source = self.src[start : self.pos]
+        self.pos += 1
+        flags_start = self.pos
+        while self.pos < len(self.src) and self.src[self.pos] in "imxo":
+            self.pos += 1
+        return Token("regex", source, line, parts=(StringPart(self.src[flags_start : self.pos]),), spaced=spaced)
+
     def percent_literal_ahead(self, previous: list[Token], spaced: bool) -> bool:
         """`%x(...)`, `%q(...)`, `%Q(...)`, `%(...)` start a literal where an operand is expected."""
         rest = self.src[self.pos + 1 : self.pos + 3]
         if not rest:
             return False
-        expects_operand = not previous or previous[-1].kind in ("op", "kw", "nl", "text", "insert")
-        if previous and previous[-1].kind == "op" and previous[-1].value in (")", "]", "}"):
-            expects_operand = False
-        if previous and previous[-1].kind == "ident" and spaced and not rest[0].isspace():
-            expects_operand = True
-        if not expects_operand:
+        if not self.operand_expected(previous, spaced, rest[0]):
             return False
         if rest[0] in "xqQ" and len(rest) > 1 and not rest[1].isalnum() and not rest[1].isspace():
             return True

@@ -13,7 +13,10 @@ Grammar (Ruby precedence, lowest first):
     additive   := unary (+ unary)*
     unary      := ! unary | postfix
     postfix    := primary (. method [(args)] [{ statements }] | [ expr ])*
-    primary    := string | `cmd` | %x(cmd) | integer | nil | true | false | ENV | local | ( statements )
+    primary    := string | `cmd` | %x(cmd) | /regexp/ | [-]integer | nil | true | false | ENV
+                | Const(::Const)* | local | require args | ( statements )
+
+A method call after a dot may also take its arguments without parentheses (`Dotenv.load ".env"`).
 
 A bare name is a local variable only after an assignment to it, as in Ruby; otherwise it is an
 unknown method and an error.
@@ -64,6 +67,31 @@ class Interpolated(Node):
 @dataclass(frozen=True)
 class EnvConst(Node):
     pass
+
+
+@dataclass(frozen=True)
+class ConstRef(Node):
+    """A constant other than ENV (`RUBY_VERSION`, `File`, `URI`...); the evaluator knows which exist."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RegexpLiteral(Node):
+    source: str
+    flags: str
+
+
+@dataclass(frozen=True)
+class FunctionCall(Node):
+    """A method called without a receiver (`require "dotenv"`)."""
+
+    name: str
+    args: tuple[Node, ...]
+
+
+# Methods a template may call without a receiver.
+FUNCTIONS = frozenset({"require"})
 
 
 @dataclass(frozen=True)
@@ -355,16 +383,21 @@ class Parser:
                 if not self.at("ident"):
                     raise self.unexpected("expected a method name after '.'")
                 name = self.advance().value
-                args = self.call_arguments()
+                args = self.call_arguments() or self.command_arguments()
                 block = self.call_block()
                 node = Call(dot.line, node, name, args, block)
             elif self.at_op("[") and not self.current.spaced:
                 bracket = self.advance()
                 self.skip_newlines()
-                key = self.expression()
+                keys = [self.expression()]
                 self.skip_newlines()
+                while self.at_op(","):
+                    self.advance()
+                    self.skip_newlines()
+                    keys.append(self.expression())
+                    self.skip_newlines()
                 self.expect_op("]")
-                node = Call(bracket.line, node, "[]", (key,), None)
+                node = Call(bracket.line, node, "[]", tuple(keys), None)
             else:
                 return node
 
@@ -392,6 +425,17 @@ class Parser:
         self.advance()
         return tuple(args)
 
+    def command_arguments(self) -> tuple[Node, ...]:
+        """Arguments without parentheses: `Dotenv.load ".env", ".env.local"`."""
+        if not (self.current.spaced and self.current.kind in ("str", "xstr", "int", "const", "regex")):
+            return ()
+        args = [self.ternary()]
+        while self.at_op(","):
+            self.advance()
+            self.skip_newlines()
+            args.append(self.ternary())
+        return tuple(args)
+
     def call_block(self) -> Node | None:
         if not self.at_op("{"):
             return None
@@ -410,16 +454,25 @@ class Parser:
         if token.kind == "int":
             self.advance()
             return Literal(token.line, int(token.value))
+        if self.at_op("-") and self.tokens[self.index + 1].kind == "int" and not self.tokens[self.index + 1].spaced:
+            self.advance()
+            return Literal(token.line, -int(self.advance().value))
+        if token.kind == "regex":
+            self.advance()
+            return RegexpLiteral(token.line, token.value, token.parts[0].text if token.parts else "")
         if token.kind == "kw" and token.value in ("nil", "true", "false"):
             self.advance()
             return Literal(token.line, {"nil": None, "true": True, "false": False}[token.value])
         if token.kind == "const":
-            if token.value != "ENV":
-                raise ParseError(
-                    f"unsupported Ruby in template: constant {token.value} (only ENV is available)", token.line
-                )
             self.advance()
-            return EnvConst(token.line)
+            name = token.value
+            while self.at_op("::") and self.tokens[self.index + 1].kind == "const":
+                self.advance()
+                name += "::" + self.advance().value
+            return EnvConst(token.line) if name == "ENV" else ConstRef(token.line, name)
+        if token.kind == "ident" and token.value in FUNCTIONS and token.value not in self.locals:
+            self.advance()
+            return FunctionCall(token.line, token.value, self.call_arguments() or self.command_arguments())
         if token.kind == "ident":
             if token.value in self.locals and not (
                 self.tokens[self.index + 1].kind == "op"
@@ -429,8 +482,7 @@ class Parser:
                 self.advance()
                 return LocalRead(token.line, token.value)
             raise ParseError(
-                f"unsupported Ruby in template: method {token.value!r} "
-                "(only ENV, string methods and local variables are available)",
+                f"unsupported Ruby in template: method {token.value!r}",
                 token.line,
             )
         if self.at_op("("):

@@ -40,6 +40,8 @@ DEBIAN_PACKAGES = {  # binary -> Debian package that provides it
     "/bin/busybox": "busybox-static",
     "/usr/sbin/ip": "iproute2",
     "/usr/sbin/iptables": "iptables",
+    # not the fleet's own: the ERB tests render every case with a real Ruby as well as the built-in one
+    "/usr/bin/ruby": "ruby",
 }
 REGISTRY_USER = "testuser"
 REGISTRY_PASSWORD = "testpass"  # a throwaway credential of a registry that only listens on the bridge

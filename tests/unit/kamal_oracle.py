@@ -23,6 +23,8 @@ from tests.unit.ruby_in_kamal import run_harness
 DATA = Path(__file__).parent / "data"
 ERB_CASES = DATA / "erb_cases.json"
 DOTENV_CASES = DATA / "dotenv_cases.json"
+# Files the ERB cases read (File.read, Dotenv.load, JSON.parse): the project directory of every case.
+ERB_PROJECT = DATA / "erb_project"
 
 
 _HARNESS = r"""<%= require "json"; require "base64"
@@ -49,6 +51,8 @@ def run_oracle(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Run every case through the real Kamal; each result is {"output"}, {"values"} or {"error", ...}."""
     with tempfile.TemporaryDirectory(prefix="kamal-oracle-") as tmp:
         root = Path(tmp)
+        for source in ERB_PROJECT.iterdir():
+            (root / source.name).write_bytes(source.read_bytes())
         prepared = [_prepare(root, index, case) for index, case in enumerate(cases)]
         results: list[dict[str, Any]] = run_harness(root, _HARNESS, "KNBORACLE", prepared, timeout=120)
         return results
