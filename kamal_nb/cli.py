@@ -95,8 +95,9 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
         err.write(redact(f"{name}: {error}\n"))
         return 1
     except ConfigError as error:
-        err.write(redact(f"{name}: ConfigError: {error}\n"))
-        return 1
+        from kamal_nb.kamal_errors import report
+
+        return report(error, out)  # Kamal's framing, on stdout; kamal_nb's location after it
     except HostFailures as failure:
         out.write(str(OperationResult(invocation.name, failure.result)) + "\n")
         err.write(redact(f"{name}: {failure}\n"))

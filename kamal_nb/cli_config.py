@@ -40,8 +40,9 @@ def run_config_command(args: argparse.Namespace, *, out: TextIO = sys.stdout, er
         config = load_config(args.config_file, destination=args.destination, version=args.app_version)
         out.write(render_config(config))
     except ConfigError as error:
-        err.write(f"ERROR (ConfigError): {error}\n")
-        return 1
+        from kamal_nb.kamal_errors import report
+
+        return report(error, out)  # on stdout, as Kamal prints it
     return 0
 
 

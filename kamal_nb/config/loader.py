@@ -74,7 +74,7 @@ def load_raw_config(files: list[Path], *, environment: Mapping[str, str], cwd: s
 
 def _load_file(file: Path, *, environment: Mapping[str, str], cwd: str) -> dict[object, object]:
     if not file.is_file():
-        raise ConfigError(f"Configuration file not found in {file}")
+        raise ConfigError(f"Configuration file not found in {file}", kamal_class="RuntimeError")
     try:
         template = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -152,7 +152,7 @@ def extract(name: str, secrets_json: str) -> str:
         # Ruby's `parsed[name] || find { ends with /name }`: nil and false fall through.
         value = next((v for k, v in parsed.items() if k.endswith(f"/{name}")), None)
     if value is None:
-        raise ConfigError(f"Could not find secret {name}")
+        raise ConfigError(f"Could not find secret {name}", kamal_class="RuntimeError")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | str):

@@ -55,14 +55,14 @@ def render(template: str, *, path: str, env: Mapping[str, str], cwd: str | None 
             return interpreter.render(ruby, template, path=path, env=env, cwd=cwd)
         except interpreter.RubyFailure as failure:
             message = f"{failure.message} ({failure.ruby_class})"
-            raise ConfigError(message, path=path, line=failure.line or None) from None
+            raise ConfigError(message, path=path, line=failure.line or None, kamal_class=failure.ruby_class) from None
         except interpreter.MissingLibrary as missing:
             # A gem Kamal bundles (dotenv) that this Ruby lacks: the built-in renderer knows its rules;
             # if it cannot render the template either, Ruby's own complaint is the useful one.
             try:
                 return render_builtin(template, path=path, env=env, cwd=cwd)
             except ConfigError:
-                raise ConfigError(f"{missing} (LoadError)", path=path) from None
+                raise ConfigError(f"{missing} (LoadError)", path=path, kamal_class="LoadError") from None
     return render_builtin(template, path=path, env=env, cwd=cwd)
 
 
@@ -78,7 +78,7 @@ def render_builtin(template: str, *, path: str, env: Mapping[str, str], cwd: str
         tokens = tokenize(script)
         program = Parser(tokens).parse_program()
     except (LexError, ParseError) as error:
-        raise ConfigError(_with_hint(error.message), path=path, line=error.line) from None
+        raise ConfigError(_with_hint(error.message), path=path, line=error.line, kamal_class="SyntaxError") from None
     evaluator = Evaluator(env=env, cwd=cwd, texts=texts)
     try:
         evaluator.run(program)
@@ -87,7 +87,8 @@ def render_builtin(template: str, *, path: str, env: Mapping[str, str], cwd: str
             message = _with_hint(located.error.message)
         else:
             message = f"{located.error.message} ({located.error.ruby_class})"
-        raise ConfigError(message, path=path, line=located.line) from None
+        ruby_class = located.error.ruby_class
+        raise ConfigError(message, path=path, line=located.line, kamal_class=ruby_class) from None
     return "".join(evaluator.output)
 
 

@@ -15,13 +15,22 @@ class ConfigError(Exception):
 
     `ConfigError("message")` keeps working as a plain message. Loaders that know where the problem is
     pass `path=` (and `line=`, 1-based): the text shown becomes `path:line: message`, and the parts stay
-    available as attributes so widgets can point at the spot without parsing the text.
+    available as attributes so widgets can point at the spot without parsing the text. `kamal_class`
+    names the Ruby exception Kamal raises in the same case (a template's NameError, a YAML syntax
+    error's Psych::SyntaxError...).
     """
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    # The Ruby class Kamal raises for it (kamal_nb.kamal_errors prints it as Kamal does).
+    kamal_class = "Kamal::ConfigurationError"
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, kamal_class: str | None = None
+    ) -> None:
         self.detail = message
         self.path = path
         self.line = line
+        if kamal_class is not None:
+            self.kamal_class = kamal_class
         super().__init__(self._located(message, path, line))
 
     @staticmethod

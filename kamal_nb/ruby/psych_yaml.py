@@ -195,9 +195,11 @@ def load(text: str, *, path: str) -> object:
         line = mark.line + 1 if mark is not None else None
         problem = error.problem or error.context or "invalid YAML"
         context = f" ({error.context})" if error.context and error.problem else ""
-        raise ConfigError(f"YAML syntax error: {problem}{context}", path=path, line=line) from None
+        raise ConfigError(
+            f"YAML syntax error: {problem}{context}", path=path, line=line, kamal_class="Psych::SyntaxError"
+        ) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"YAML syntax error: {error}", path=path) from None
+        raise ConfigError(f"YAML syntax error: {error}", path=path, kamal_class="Psych::SyntaxError") from None
     finally:
         composer.dispose()
     if node is None:

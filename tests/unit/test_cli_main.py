@@ -103,7 +103,7 @@ def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytes
     assert err.getvalue() == "kamal-nb prune all: not available in kamal_nb yet\n"
     out, err = io.StringIO(), io.StringIO()
     assert main(["config"], out=out, err=err) == 1
-    assert "Configuration file not found" in err.getvalue()
+    assert out.getvalue().startswith("  \x1b[31mERROR (RuntimeError): Configuration file not found in ")
     out = io.StringIO()
     assert main(["version"], out=out) == 0 and "Kamal 2.12.0" in out.getvalue()
 

@@ -11,6 +11,7 @@ import argparse
 import io
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,9 @@ def nothing_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"a process was started: {args!r}")
 
+    # The built-in ERB renderer: a `ruby` on PATH would be a process (and would run what Ruby runs,
+    # as Kamal does; test_erb.py covers that renderer).
+    monkeypatch.setenv("KAMAL_NB_RUBY", "none")
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
     monkeypatch.setattr(os, "system", refuse)
     monkeypatch.setattr(os, "posix_spawn", refuse)
@@ -95,9 +99,10 @@ def test_cli_prints_one_error_line_and_fails(case: dict[str, Any], tmp_path: Pat
         assert run_config_command(args, out=out, err=err) == 1
     finally:
         os.chdir(cwd)
-    assert err.getvalue().startswith("ERROR (ConfigError): ")
-    assert "Traceback" not in err.getvalue()
-    assert out.getvalue() == ""
+    # Kamal's framing on stdout (`  ERROR (Class): message` in red), kamal_nb's location after it
+    assert re.match(r"  \x1b\[31mERROR \([A-Za-z:]+\): .*\x1b\[0m\n", out.getvalue())
+    assert "Traceback" not in out.getvalue()
+    assert err.getvalue() == ""
 
 
 def test_kamal_211_gives_the_same_messages(tmp_path: Path) -> None:

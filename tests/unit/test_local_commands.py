@@ -432,7 +432,8 @@ def test_secrets_extract_and_inline_on_the_command_line(project: Path) -> None:
     assert run_cli("secrets", "extract", "foo", '{"foo":"oof"}', "--inline") == (0, "", "")
     assert run_cli("secrets", "fetch", "-a", "test", "--account", "a", "x", "--inline") == (0, "", "")
     code, out, err = run_cli("secrets", "extract", "foo", "{}")
-    assert (code, out, err) == (1, "", "kamal-nb secrets extract: ConfigError: Could not find secret foo\n")
+    # Kamal's framing, byte for byte, on stdout
+    assert (code, out, err) == (1, "  \x1b[31mERROR (RuntimeError): Could not find secret foo\x1b[0m\n", "")
 
 
 # -- build create / remove / details / dev -------------------------------------------------------
