@@ -6,9 +6,19 @@ Two layers, because neither alone is enough:
   `repr()`, f-strings and `format()` all show `[REDACTED]`, the marker Kamal itself prints in
   `kamal config`; only `.reveal()` gives the value, and only the few places that must hand it on
   (env files, registry login) call it.
-* Once revealed, a value can end up anywhere: a command's stderr, an exception, a DataFrame cell. Every
-  `Secret` therefore registers its value here, and `redact(text)` masks every registered value found
-  in arbitrary text. Views call it on everything they show.
+* Once revealed, a value can end up anywhere: a command's stderr, an exception, a DataFrame cell. A
+  `Secret` in use therefore registers its value here, and `redact(text)` masks every registered value
+  found in arbitrary text. Views call it on everything they show.
+
+Only values the configuration uses as secrets are registered (env.secret, tagged and accessory
+secrets, registry and builder secrets, ssh key data, certificates): a secrets file's other lines are
+read as `Secret(value, used=False)` and stay out of free-text masking, so `APP=my-service` in
+.kamal/secrets never blanks the service name. Each value is registered in every form it travels or
+is stored in (`secret_forms`): as is, Kamal's env-file escaping, Ruby-dump and shell quoting, JSON
+escaping, base64 and URL encoding. The configuration's own public names (service, image, hosts,
+roles, accessories) are registered with `register_public`: where one of them appears in text it is
+left whole, even if a secret happens to equal (or be part of) it; the Secret itself still prints
+`[REDACTED]` wherever it travels as one.
 
 Values shorter than `MIN_MASKED_LENGTH` (4) characters are not masked in free text: masking "1",
 "no" or "yes" would garble every table and log line while protecting nothing worth the name (a
@@ -19,9 +29,15 @@ output is streamed and logged line by line, so the whole value would never appea
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import shlex
 import threading
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+from kamal_nb.ruby.strings import env_file_value, escape_shell_value, shellescape, single_quote_body
 
 REDACTED = "[REDACTED]"
 MIN_MASKED_LENGTH = 4
@@ -30,13 +46,22 @@ MIN_MASKED_LENGTH = 4
 class Secret:
     """A secret value: hides itself from every printing path, compares and hashes by value."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_used", "_value")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, used: bool = True) -> None:
         if not isinstance(value, str):
             raise TypeError(f"Secret holds a str, not {type(value).__name__}")
         self._value = value
-        register(value)
+        self._used = False
+        if used:
+            self.use()
+
+    def use(self) -> Secret:
+        """Mark the value as used as a secret: from now on `redact` masks it (in all its forms)."""
+        if not self._used:
+            self._used = True
+            register(self._value)
+        return self
 
     def reveal(self) -> str:
         """The value itself, for the places that must pass it on (env files, registry login)."""
@@ -69,44 +94,93 @@ class Secret:
 
 
 class _Registry:
-    """Known secret values and one compiled pattern that finds any of them, longest first."""
+    """Known secret values (and public names) and one compiled pattern that finds any of them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
+        self._public: set[str] = set()
         # Rebuilt under the lock whenever a value is added; read without it (a single reference
         # swap is atomic), so `redact` stays cheap on the hot output path.
         self._pattern: re.Pattern[str] | None = None
 
-    def add(self, values: Iterable[str]) -> None:
-        fresh = {value for value in values if len(value) >= MIN_MASKED_LENGTH} - self._values
+    def add(self, values: Iterable[str], *, public: bool = False) -> None:
+        known = self._public if public else self._values
+        fresh = {value for value in values if len(value) >= MIN_MASKED_LENGTH} - known
         if not fresh:
             return
         with self._lock:
-            self._values |= fresh
-            # Longest first: when one secret contains another, the whole of the longer is masked.
-            ordered = sorted(self._values, key=lambda value: (-len(value), value))
-            self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
+            known |= fresh
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        if not self._values:
+            self._pattern = None
+            return
+        # Longest first: when one value contains another, the longer wins where both match (a
+        # public name around a secret keeps the name; a secret around a public name is masked).
+        public = {name for name in self._public if any(value in name for value in self._values)}
+        ordered = sorted(self._values | public, key=lambda value: (-len(value), value))
+        self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
 
     def clear(self) -> None:
         with self._lock:
             self._values = set()
+            self._public = set()
             self._pattern = None
 
     def redact(self, text: str) -> str:
         pattern = self._pattern
         if pattern is None:
             return text
-        return pattern.sub(REDACTED, text)
+        public = self._public
+        return pattern.sub(lambda found: found.group(0) if found.group(0) in public else REDACTED, text)
 
 
 _registry = _Registry()
 
 
 def register(value: str) -> None:
-    """Remember a secret value (and each line of a multi-line one) so `redact` masks it everywhere."""
-    lines = value.splitlines() if "\n" in value or "\r" in value else []
-    _registry.add([value, *(line.strip() for line in lines)])
+    """Remember a secret value, in each of its forms (and each line of a multi-line form), so that
+    `redact` masks it everywhere. Values shorter than MIN_MASKED_LENGTH are left out (see above)."""
+    if len(value) < MIN_MASKED_LENGTH:
+        return
+    pieces: list[str] = []
+    for form in secret_forms(value):
+        pieces.append(form)
+        if "\n" in form or "\r" in form:
+            pieces.extend(line.strip() for line in form.splitlines())
+    _registry.add(pieces)
+
+
+def register_public(names: Iterable[str]) -> None:
+    """Names the configuration shows in the open (service, image, hosts...): never blanked by a
+    secret that equals or is part of one of them."""
+    _registry.add([name for name in names if name], public=True)
+
+
+def secret_forms(value: str) -> list[str]:
+    """Every form in which `value` can travel or be stored, most of them where Kamal puts it."""
+    raw = value.encode("utf-8")
+    shell = escape_shell_value(value)
+    forms = [
+        value,
+        env_file_value(value),  # Kamal's env files (`\` doubled, newlines as \n)
+        shell,  # `--env K="..."` on a docker command line
+        shell[1:-1] if shell.startswith('"') and shell.endswith('"') else shell,
+        shlex.quote(value),
+        single_quote_body(value),  # inside Kamal's '...' nested commands
+        shellescape(value),  # Shellwords.escape
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        base64.b64encode(raw).decode("ascii"),
+        base64.b64encode(raw).decode("ascii").rstrip("="),
+        base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
+        quote(value, safe=""),
+        quote_plus(value),
+        quote(value),  # a path or userinfo in a URL keeps "/"
+    ]
+    return list(dict.fromkeys(forms))
 
 
 def redact(text: str) -> str:

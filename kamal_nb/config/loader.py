@@ -18,6 +18,7 @@ from kamal_nb.config.model import Config
 from kamal_nb.config.secret_source import SecretsSource
 from kamal_nb.config.secrets import DEFAULT_SECRETS_PATH, Secrets
 from kamal_nb.config.validation import ValidationError
+from kamal_nb.redaction import register_public
 from kamal_nb.ruby import erb
 from kamal_nb.ruby.psych_yaml import load as load_yaml
 from kamal_nb.ruby.values import RubySymbol, deep_merge, ruby_to_s
@@ -52,9 +53,22 @@ def load_config(
     secrets_source = secrets if secrets is not None else _secrets(project, raw, destination, environment)
     source = Source(config_files=tuple(str(f) for f in files), root=str(project), environment=environment)
     try:
-        return build_config(raw, secrets=secrets_source, destination=destination, version=version, source=source)
+        config = build_config(raw, secrets=secrets_source, destination=destination, version=version, source=source)
     except ValidationError as error:
         raise error.located(_blame(files, raw, error.key_path), kamal1_hints(raw, project)) from None
+    _mark_secrets_and_names(config)
+    return config
+
+
+def _mark_secrets_and_names(config: Config) -> None:
+    """Tell redaction which secrets-file values are secrets here (those the configuration uses) and
+    which names are the configuration's own, never to be blanked by an equal secret."""
+    if isinstance(config.secrets, Secrets):
+        config.secrets.use_names([*config.referenced_secret_names, *(config.ssh.key_data or ())])
+    names = [config.service, config.image, config.repository, *config.all_hosts, *config.role_names]
+    for accessory in config.accessories:
+        names += [accessory.name, accessory.service_name, accessory.image, *accessory.hosts]
+    register_public([*names, config.registry.server or "", config.destination or ""])
 
 
 def config_files(config_file: Path, destination: str | None) -> list[Path]:

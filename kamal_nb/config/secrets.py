@@ -12,7 +12,9 @@ Behaviour ported from Kamal 2.12 (`lib/kamal/secrets.rb`, `lib/kamal/cli/secrets
   `InlineCommandSubstitution` does: `fetch` drives the vault's CLI through Kamal's adapter
   (kamal_nb.config.secret_adapters) and gives the JSON shell-escaped, `extract` gives the bare value.
 
-Values come out as `Secret` (kamal_nb.redaction), never as bare strings.
+Values come out as `Secret` (kamal_nb.redaction), never as bare strings, and are read as unused:
+only a value the configuration uses as a secret (`use_names`, or looked up with `secrets[name]`) is
+masked in free text, never one merely present in a file.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,7 @@ class Secrets:
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._lock = threading.Lock()
         self._values: dict[str, Secret] | None = None
+        self._used_names: set[str] = set()
         # Problems Kamal silently tolerates (see dotenv.IgnoredFileError), for views to show.
         self.warnings: list[str] = []
 
@@ -76,17 +79,26 @@ class Secrets:
         return self._values is not None
 
     # -- values --------------------------------------------------------------------------------
+    def use_names(self, names: Iterable[str]) -> None:
+        """The names the configuration uses as secrets: their values are masked from the moment the
+        files are read (the loader tells this after building the configuration)."""
+        self._used_names.update(names)
+        if self._values is not None:
+            for name in self._used_names & self._values.keys():
+                self._values[name].use()
+
     def __getitem__(self, key: str) -> Secret:
         values = self._load()
         if key in values:
-            return values[key]
+            return values[key].use()
         files = self.files()
         if files:
             raise ConfigError(f"Secret '{key}' not found in {', '.join(files)}")
         raise ConfigError(f"Secret '{key}' not found, no secret files ({', '.join(self.filenames())}) provided")
 
     def get(self, key: str) -> Secret | None:
-        return self._load().get(key)
+        found = self._load().get(key)
+        return found.use() if found is not None else None
 
     def __contains__(self, key: object) -> bool:
         """Whether the key is defined at all (even as an empty value)."""
@@ -109,25 +121,24 @@ class Secrets:
             return values
         with self._lock:
             if self._values is None:
-                self._values = self._read_all()
+                values = self._read_all()
+                for name in self._used_names & values.keys():
+                    values[name].use()
+                self._values = values
             return self._values
 
     def _read_all(self) -> dict[str, Secret]:
         env = dict(os.environ) if self._env is None else self._env
-        merged: dict[str, str] = {}
+        merged: dict[str, Secret] = {}
         for name in self.files():
             full_path = Path(self._resolve(name))
             if full_path.is_dir():
                 continue  # dotenv ignores EISDIR; Kamal still lists the name
-            text = dotenv.read_dotenv_text(full_path, display_path=name)
             try:
-                inline = functools.partial(run_inline, env=env, cwd=self._cwd)
-                values = dotenv.parse(text, path=name, env=env, cwd=self._cwd, inline_kamal=inline)
+                merged.update(_read_file(full_path, name, env, self._cwd))
             except dotenv.IgnoredFileError as ignored:
                 self.warnings.append(f"{ignored}: Kamal ignores the whole file {name} when this happens")
-                continue
-            merged.update(values)
-        return {key: Secret(value) for key, value in merged.items()}
+        return merged
 
     def _resolve(self, name: str) -> str:
         if self._cwd is None or os.path.isabs(name):
@@ -136,6 +147,23 @@ class Secrets:
 
 
 # -- `kamal secrets ...` commands --------------------------------------------------------------
+
+
+def _read_file(path: Path, name: str, env: Mapping[str, str], cwd: str | None) -> dict[str, Secret]:
+    """One secrets file's values, wrapped at once: the plain text lives only in this frame and in the
+    parser's. A failure is raised afresh from here, without the parser's frames, whose locals hold
+    values read so far (`%xmode Verbose` and debuggers print frame locals)."""
+    inline = functools.partial(run_inline, env=env, cwd=cwd)
+    try:
+        # the file's text is never a local of this frame
+        parsed = dotenv.parse(
+            dotenv.read_dotenv_text(path, display_path=name), path=name, env=env, cwd=cwd, inline_kamal=inline
+        )
+        return {key: Secret(value, used=False) for key, value in parsed.items()}
+    except ConfigError as error:
+        fresh = type(error)(error.detail, path=error.path, line=error.line)
+        fresh.kamal_class = error.kamal_class
+    raise fresh from None
 
 
 def extract(name: str, secrets_json: str) -> str:
