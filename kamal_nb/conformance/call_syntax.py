@@ -1,7 +1,10 @@
 """Parse a case's ``call``: ``Class(ctor args)#method(args).method(args)…`` with Ruby literal args.
 
 Only the literals Kamal's tests use: strings, integers, floats, symbols, true/false/nil, arrays,
-hashes (``{"k": v}``, ``{k: v}``, ``{"k" => v}``) and keyword arguments (``version: "123"``).
+hashes (``{"k": v}``, ``{k: v}``, ``{"k" => v}``) and keyword arguments (``version: "123"``), plus
+method chains on the test's own objects as arguments (``registry_config:
+config.accessory("db").registry``, an ``Expression``). The receiver may be a class method
+(``Configuration.create_from(config_file: "config/deploy.yml")#all_hosts``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ class Invocation:
 
 
 @dataclass(frozen=True)
+class Expression:
+    """A method chain written as an argument: ``config.accessory("db").registry``."""
+
+    chain: tuple[Invocation, ...]
+
+
+@dataclass(frozen=True)
 class Call:
     receiver: Invocation  # the command class and its constructor arguments
     methods: tuple[Invocation, ...]
@@ -50,8 +60,11 @@ def parse_call(text: str) -> Call:
         raise CallSyntaxError(f"no '#' in call {text!r}")
     receiver = _parse_invocations(head.strip())
     methods = _parse_invocations(rest.strip())
-    if len(receiver) != 1 or not methods:
+    if not receiver or not methods:
         raise CallSyntaxError(f"cannot read call {text!r}")
+    if len(receiver) > 1:  # a class method: `Configuration.create_from(...)`, named in full
+        names = ".".join(invocation.name for invocation in receiver)
+        return Call(Invocation(names, receiver[-1].args, receiver[-1].kwargs), tuple(methods))
     return Call(receiver[0], tuple(methods))
 
 
@@ -122,6 +135,8 @@ class _ArgParser:
         if kind == "number":
             return float(value) if "." in value else int(value)
         if kind == "word":
+            if self.text[self.position : self.position + 1] in (".", "("):
+                return self._expression(value)
             return {"true": True, "false": False, "nil": None}.get(value, value)
         if kind == "punct" and value == "[":
             items, _ = self.arguments("]")
@@ -129,6 +144,25 @@ class _ArgParser:
         if kind == "punct" and value == "{":
             return self._hash()
         raise CallSyntaxError(f"unexpected {value!r}")
+
+    def _expression(self, first: str) -> Expression:
+        args: tuple[object, ...] = ()
+        kwargs: dict[str, object] = {}
+        if self.text[self.position : self.position + 1] == "(":
+            self.position += 1
+            args, kwargs = self.arguments(")")
+        chain = [Invocation(first, args, kwargs)]
+        while self.text[self.position : self.position + 1] == ".":
+            found = re.match(r"\.([A-Za-z_][A-Za-z0-9_]*[?!]?)", self.text[self.position :])
+            if not found:
+                raise CallSyntaxError(f"cannot read {self.text[self.position :]!r}")
+            self.position += found.end()
+            args, kwargs = (), {}
+            if self.text[self.position : self.position + 1] == "(":
+                self.position += 1
+                args, kwargs = self.arguments(")")
+            chain.append(Invocation(found.group(1), args, kwargs))
+        return Expression(tuple(chain))
 
     def _hash(self) -> dict[object, object]:
         result: dict[object, object] = {}

@@ -28,7 +28,7 @@ from kamal_nb.commands import (
 from kamal_nb.commands.builder import BuilderBase, Clone, Cloud, GitCheckout, Hybrid, Local, Pack, Remote
 from kamal_nb.commands.env_file import env_file
 from kamal_nb.config import Config
-from kamal_nb.conformance.call_syntax import Invocation
+from kamal_nb.conformance.call_syntax import Expression, Invocation
 from kamal_nb.conformance.kamal_methods import BASE, BUILDER_DELEGATED, KAMAL_COMMAND_METHODS
 
 
@@ -126,10 +126,63 @@ RECEIVERS: dict[str, Maker] = {
     "Server": _plain(Server),
     # Not a command class: the role's env file content, which Kamal uploads before `docker run`.
     "Role": lambda ctx, inv: ("Role", str(inv.args[0]) if inv.args else ctx.role),
+    # Not a command class either: the configuration itself, loaded from a file of the case.
+    "Configuration.create_from": lambda ctx, inv: _create_from(ctx, inv),
 }
 
+
+def _create_from(ctx: Context, inv: Invocation) -> Config:
+    """``Kamal::Configuration.create_from(config_file:, destination:, version:)``, in the case's root."""
+    from kamal_nb.config import load_config
+
+    config_file = inv.kwargs.get("config_file", "config/deploy.yml")
+    destination = inv.kwargs.get("destination")
+    version = inv.kwargs.get("version")  # as in Kamal: not the case's version
+    return load_config(
+        str(config_file),
+        destination=_opt_str(destination),
+        version=_opt_str(version),
+        root=ctx.root,
+        env=dict(ctx.config.environment),
+    )
+
+
+def resolve(ctx: Context, value: object) -> object:
+    """An argument as the test's Ruby would have it: a method chain on `config` is evaluated on the
+    case's configuration (`config.accessory("db").registry`); literals stay as they are."""
+    if isinstance(value, list):
+        return [resolve(ctx, item) for item in value]
+    if not isinstance(value, Expression):
+        return value
+    head, *rest = value.chain
+    if head.name != "config" or head.args or head.kwargs:
+        raise UnsupportedCall(f"argument {head.name}")
+    current: object = ctx.config
+    for link in rest:
+        args = [resolve(ctx, arg) for arg in link.args]
+        if isinstance(current, Config) and link.name in ("accessory", "role"):
+            found = getattr(current, link.name)(str(args[0]))
+            if found is None:
+                raise KamalRaises(f"no {link.name} {args[0]!r}")
+            current = found
+            continue
+        member = getattr(current, _py(link.name), None)
+        if member is None:
+            raise UnsupportedCall(f"argument method {link.name}")
+        current = member(*args) if callable(member) else member
+    return current
+
+
+def _resolved(ctx: Context, inv: Invocation) -> Invocation:
+    return Invocation(
+        inv.name,
+        tuple(resolve(ctx, arg) for arg in inv.args),
+        {key: resolve(ctx, value) for key, value in inv.kwargs.items()},
+    )
+
+
 BUILDER_CLASSES = ("Builder::Local", "Builder::Remote", "Builder::Hybrid", "Builder::Cloud", "Builder::Pack")
-COMMAND_CLASSES = tuple(name for name in RECEIVERS if name != "Role")
+COMMAND_CLASSES = tuple(name for name in RECEIVERS if name not in ("Role", "Configuration.create_from"))
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -217,6 +270,64 @@ def _role_secrets_io(ctx: Context, receiver: object, inv: Invocation) -> object:
     return env_file(ctx.config.role_secret_env(str(receiver[1]), host))
 
 
+def _role_env_args(ctx: Context, receiver: object, inv: Invocation) -> object:
+    """``Role#env_args(host)``: ``--env K="V"`` for clear values, ``--env-file`` for the secrets."""
+    from kamal_nb.commands.docker_args import role_env_args
+
+    assert isinstance(receiver, tuple)
+    role = ctx.config.role(str(receiver[1]))
+    host = str(inv.args[0]) if inv.args else ctx.host
+    if role is None or host is None:
+        raise KamalRaises(f"env_args needs a role and a host ({receiver[1]!r}, {host!r})")
+    return role_env_args(ctx.config, role, host)
+
+
+# Readers of Kamal::Configuration that tests call on a loaded configuration.
+_CONFIGURATION_READERS = {
+    "all_hosts": "all_hosts",
+    "primary_host": "primary_host",
+    "service": "service",
+    "image": "image",
+    "repository": "repository",
+    "absolute_image": "absolute_image",
+    "latest_image": "latest_image",
+    "service_with_version": "service_with_version",
+    "version": "version",
+    "destination": "destination",
+    "require_destination?": "require_destination",
+    "allow_empty_roles?": "allow_empty_roles",
+    "retain_containers": "retain_containers",
+    "readiness_delay": "readiness_delay",
+    "deploy_timeout": "deploy_timeout",
+    "drain_timeout": "drain_timeout",
+    "hooks_path": "hooks_path",
+    "secrets_path": "secrets_path",
+    "asset_path": "asset_path",
+    "run_directory": "run_directory",
+    "apps_directory": "apps_directory",
+    "app_directory": "app_directory",
+    "env_directory": "env_directory",
+    "roles": "role_names",
+    "accessories": "accessory_names",
+    "to_h": "to_h",
+}
+
+
+def _config_reader(py_name: str) -> Handler:
+    def handler(ctx: Context, receiver: object, inv: Invocation) -> object:
+        assert isinstance(receiver, Config)
+        if py_name == "to_h":
+            from kamal_nb.cli_config import config_view
+
+            return {key.name: value for key, value in config_view(receiver).items()}
+        if py_name == "accessory_names":
+            return [accessory.name for accessory in receiver.accessories]
+        value = getattr(receiver, py_name)
+        return value(*inv.args) if callable(value) else value
+
+    return handler
+
+
 _RUBY_TO_PYTHON = {
     "installed?": "installed",
     "running?": "running",
@@ -270,6 +381,9 @@ def _build_table() -> dict[tuple[str, str], Handler]:
     for method in KAMAL_COMMAND_METHODS["Builder::Clone"]:
         table[("Builder", method)] = _on_clone(method)
     table[("Role", "secrets_io")] = _role_secrets_io
+    table[("Role", "env_args")] = _role_env_args
+    for ruby_name, py_name in _CONFIGURATION_READERS.items():
+        table[("Configuration", ruby_name)] = _config_reader(py_name)
     table[("Accessory", "secrets_io")] = call("secrets_io")
     table[("Accessory", "secrets_path")] = attribute("secrets_path")
     table[("App", "secrets_path")] = attribute("secrets_path")
@@ -285,6 +399,8 @@ def _kamal_class(receiver: object) -> str:
         return f"Builder::{type(receiver).__name__}"
     if isinstance(receiver, tuple):
         return "Role"
+    if isinstance(receiver, Config):
+        return "Configuration"
     return type(receiver).__name__
 
 
@@ -296,14 +412,14 @@ def evaluate(ctx: Context, receiver_inv: Invocation, methods: tuple[Invocation, 
     maker = RECEIVERS.get(receiver_inv.name)
     if maker is None:
         raise UnsupportedCall(receiver_inv.name)
-    result: object = maker(ctx, receiver_inv)
+    result: object = maker(ctx, _resolved(ctx, receiver_inv))
     for inv in methods:
         if inv.name in PASSTHROUGH and inv is not methods[0]:
             continue
         handler = METHODS.get((_kamal_class(result), inv.name))
         if handler is None:
             raise UnsupportedCall(f"{_kamal_class(result)}#{inv.name}")
-        result = handler(ctx, result, inv)
+        result = handler(ctx, result, _resolved(ctx, inv))
     return result
 
 
