@@ -160,7 +160,9 @@ class _Assembly:
 
         # -- Kamal's ensure_* checks, in order --
         if is_truthy(self.get("require_destination")) and self.destination is None:
-            raise ValidationError("You must specify a destination", key="require_destination")
+            raise ValidationError(
+                "You must specify a destination", key="require_destination", kamal_class="ArgumentError"
+            )
         self._ensure_required_keys(image, roles, accessories_raw)
         self._ensure_minimum_version()
         retain = self.get("retain_containers")

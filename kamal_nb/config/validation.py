@@ -28,13 +28,20 @@ class ValidationError(ConfigError):
     """
 
     def __init__(
-        self, message: str, *, key: str | None = None, path: str | None = None, hints: Sequence[str] = ()
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        path: str | None = None,
+        hints: Sequence[str] = (),
+        kamal_class: str | None = None,
     ) -> None:
         self.message = message
         self.key = key
         self.hints = tuple(hints)
         shown = message if key is None or message.startswith(f"{key}:") else f"{message} [{key}]"
-        super().__init__("\n".join([shown, *(f"  hint: {hint}" for hint in self.hints)]), path=path)
+        lines = "\n".join([shown, *(f"  hint: {hint}" for hint in self.hints)])
+        super().__init__(lines, path=path, kamal_class=kamal_class)
 
     @property
     def key_path(self) -> str:
@@ -45,7 +52,8 @@ class ValidationError(ConfigError):
         return head if " " not in head else ""
 
     def located(self, path: str, hints: Sequence[str] = ()) -> ValidationError:
-        return ValidationError(self.message, key=self.key, path=path, hints=(*self.hints, *hints))
+        hints = (*self.hints, *hints)
+        return ValidationError(self.message, key=self.key, path=path, hints=hints, kamal_class=self.kamal_class)
 
 
 # The Ruby classes Kamal's messages talk about.
