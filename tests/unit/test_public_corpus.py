@@ -10,6 +10,7 @@ PATH and with the built-in evaluator.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,41 @@ def test_no_config_name_is_masked_and_every_used_secret_is(corpus: Path) -> None
             if len(value) >= 4:
                 assert value not in redact(f"x {value} y"), (name, secret_name)
     forget_all()
+
+
+def test_plans_mask_secrets_and_nothing_else(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kamal-nb plan deploy` of every run Kamal loads: no secret value the configuration uses appears
+    in any form, and [REDACTED] stands only where Kamal itself marks arguments sensitive
+    (`docker login -u/-p`, `--build-arg`), never for a value that merely equals a secret."""
+    import io
+
+    from kamal_nb import cli_tree
+    from kamal_nb.cli import run
+    from kamal_nb.redaction import REDACTED, secret_forms
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HOME", str(corpus))
+    planned = 0
+    for name, destination in public_corpus.RUNS:
+        forget_all()
+        try:
+            config = _load(corpus, name, destination)
+            config.check_secrets()
+        except ConfigError:
+            continue
+        words = ["plan", "deploy", "--version", "1", *(["-d", destination] if destination else [])]
+        out, err = io.StringIO(), io.StringIO()
+        assert run(cli_tree.parse(words), out=out, err=err, root=corpus / name) == 0, err.getvalue()
+        plan = out.getvalue()
+        for line in plan.splitlines():
+            line = re.sub(r"--build-arg [A-Za-z_][A-Za-z0-9_]*=\[REDACTED\]", "", line)
+            line = re.sub(r"docker login (\S+ )?-u \[REDACTED\] -p \[REDACTED\]", "docker login", line)
+            assert REDACTED not in line, (name, line)
+        for secret_name in config.referenced_secret_names:
+            value = config.secrets[secret_name].reveal()
+            for form in secret_forms(value) if len(value) >= 4 else ():
+                assert form not in plan, (name, secret_name)
+        planned += 1
+    forget_all()
+    assert planned >= 30
