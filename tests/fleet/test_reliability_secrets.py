@@ -23,13 +23,16 @@ from IPython.utils.capture import capture_output
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
+from kamal_nb.redaction import secret_forms
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import APP_SECRET, deploy_config, write_project
 from tests.fleet.helpers import kamal_shell
 
 pytestmark = pytest.mark.fleet
 
-CACHE_SECRET = "cache-secret-5b4a3c2d1e"
+# A value whose stored forms differ from it: Kamal's env file doubles the backslash and the docker
+# command line quotes it (issue 16). Single-quoted in .kamal/secrets, so dotenv reads it as is.
+CACHE_SECRET = 'cache\\Tr1cky-"Q"-5b4a$x'
 
 # Every line is one %kamal command, as a notebook cell would run it.
 COMMANDS = (
@@ -87,7 +90,7 @@ def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Tem
             }
         },
     )
-    return write_project(tmp_path_factory.mktemp("secrets"), fleet, config, {"CACHE_PASSWORD": CACHE_SECRET})
+    return write_project(tmp_path_factory.mktemp("secrets"), fleet, config, {"CACHE_PASSWORD": f"'{CACHE_SECRET}'"})
 
 
 @pytest.fixture
@@ -164,7 +167,8 @@ def test_no_secret_in_anything_produced(ip: Any, project: Path, fleet: FleetInfo
     everything = "\n".join(produced)
     assert "[REDACTED]" in everything, "the secrets were shown masked somewhere"
     for secret in secrets:
-        assert secret not in everything, f"a secret leaked: {secret[:4]}..."
+        for form in secret_forms(secret):  # as is, escaped, quoted, JSON, base64, URL-encoded
+            assert form not in everything, f"a secret leaked: {secret[:4]}... as {form[:6]}..."
 
 
 def test_env_files_on_the_hosts_are_mode_0600(fleet: FleetInfo) -> None:
@@ -176,3 +180,24 @@ def test_env_files_on_the_hosts_are_mode_0600(fleet: FleetInfo) -> None:
     assert {p.name for p in env_files} == {"web.env", "jobs.env", "cache.env"}
     for path in env_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_the_stored_form_of_a_secret_is_masked(
+    project: Path, fleet: FleetInfo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The accessory's env file on h3 holds the secret as Kamal stores it (`\\` doubled): printing
+    its lines with `server exec` shows them with the value masked (issue 16: the stored form of
+    `Tr1cky\\Secret-Val` used to come out in clear)."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
+    with kamal_shell("off") as shell, capture_output() as captured:
+        shell.run_line_magic("kamal", "env push --yes")
+        # `=` replaced: the file and its lines are known secrets (they were uploaded), the value alone
+        # in its stored form is what this is about
+        command = f"server exec -h {fleet.host_ips[2]} 'sed s/=/:/ .kamal/apps/demo/env/accessories/cache.env'"
+        result = shell.run_line_magic("kamal", command)
+    output = result.output(fleet.host_ips[2])
+    shown = "\n".join([output, captured.stdout, captured.stderr, *rendered(result)])
+    assert "CACHE_PASSWORD:[REDACTED]" in output
+    for form in secret_forms(CACHE_SECRET):
+        assert form not in shown, f"the secret leaked as {form[:6]}..."
