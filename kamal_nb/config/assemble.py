@@ -24,10 +24,24 @@ from kamal_nb.config.builder import Builder
 from kamal_nb.config.docker_logging import Logging
 from kamal_nb.config.env import Env
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.config.frozen import EMPTY, Frozen, freeze, freeze_mapping, thaw
+from kamal_nb.config.frozen import (
+    EMPTY,
+    Frozen,
+    as_map,
+    as_seq,
+    as_strings,
+    freeze,
+    freeze_mapping,
+    host_entry_name,
+    int_or,
+    opt_int,
+    opt_str,
+    thaw,
+)
 from kamal_nb.config.model import HOOKS_OUTPUT_LEVELS, Config
 from kamal_nb.config.proxy import Proxy
 from kamal_nb.config.registry import Registry
+from kamal_nb.config.role_spec import RoleSpec, tagged_hosts
 from kamal_nb.config.roles import Role
 from kamal_nb.config.secret_source import SecretsSource
 from kamal_nb.config.shell_safety import check_config
@@ -192,7 +206,7 @@ class _Assembly:
             service=service,
             image=image,
             labels=MappingProxyType({ruby_to_s(k): ruby_to_s(v) for k, v in self.mapping("labels").items()}),
-            volumes=_strings(self.get("volumes")),
+            volumes=as_strings(self.get("volumes")),
             registry=registry,
             roles=roles,
             accessories=accessories,
@@ -206,21 +220,21 @@ class _Assembly:
             proxy=root_proxy,
             ssh=Ssh(ssh_raw),
             sshkit=Sshkit(sshkit_raw),
-            asset_path=_opt_str(self.get("asset_path")),
+            asset_path=opt_str(self.get("asset_path")),
             hooks_path=hooks_path,
             hooks_output=hooks_output,
             secrets_path=ruby_to_s(self.get("secrets_path") or ".kamal/secrets"),
-            error_pages_path=_opt_str(self.get("error_pages_path")),
+            error_pages_path=opt_str(self.get("error_pages_path")),
             require_destination=is_truthy(self.get("require_destination")),
             primary_role_name=self._primary_role_name(),
             allow_empty_roles=is_truthy(self.get("allow_empty_roles")),
             retain_containers=retain_containers,
-            minimum_version=_opt_str(self.get("minimum_version")),
-            readiness_delay=_int_or(self.get("readiness_delay"), 7),
-            deploy_timeout=_int_or(self.get("deploy_timeout"), 30),
-            drain_timeout=_int_or(self.get("drain_timeout"), 30),
-            stop_timeout=_opt_int(self.get("stop_timeout")),
-            run_directory_setting=_opt_str(self.get("run_directory")),
+            minimum_version=opt_str(self.get("minimum_version")),
+            readiness_delay=int_or(self.get("readiness_delay"), 7),
+            deploy_timeout=int_or(self.get("deploy_timeout"), 30),
+            drain_timeout=int_or(self.get("drain_timeout"), 30),
+            stop_timeout=opt_int(self.get("stop_timeout")),
+            run_directory_setting=opt_str(self.get("run_directory")),
             extensions=MappingProxyType(
                 {ruby_to_s(k): v for k, v in self.raw.items() if ruby_to_s(k).startswith("x-")}
             ),
@@ -246,7 +260,7 @@ class _Assembly:
         primary = self.get("primary_role")
         return ruby_to_s(primary) if is_truthy(primary) else "web"
 
-    def _specialized_role(self, name: str, service: str) -> _RoleSpec:
+    def _specialized_role(self, name: str, service: str) -> RoleSpec:
         servers = self.get("servers")
         role_config: Frozen = EMPTY if isinstance(servers, tuple) else servers[name]  # type: ignore[index]
         RoleValidator(_thaw(role_config), example=schema.ROLE, context=f"servers/{name}").validate()
@@ -254,7 +268,7 @@ class _Assembly:
         host_entries = servers if isinstance(servers, tuple) else role_config
         if isinstance(host_entries, Mapping):
             host_entries = host_entries.get("hosts") or ()
-        tagged = _tagged_hosts(host_entries)
+        tagged = tagged_hosts(host_entries)
 
         role_env_raw = freeze_mapping(specializations.get("env"))
         EnvValidator(_thaw(role_env_raw), example=ANY_ENV, context=f"servers/{name}/env").validate()
@@ -271,7 +285,7 @@ class _Assembly:
             ProxyValidator(_thaw(proxy_raw), example=schema.PROXY, context=f"servers/{name}/proxy").validate()
             specialized_proxy = Proxy(freeze_mapping(proxy_raw), role_name=name)
 
-        return _RoleSpec(
+        return RoleSpec(
             name=name,
             service=service,
             destination=self.destination,
@@ -332,13 +346,11 @@ class _Assembly:
             registry = _registry(registry_raw)
 
         service_name = ruby_to_s(raw["service"]) if raw.get("service") is not None else f"{service}-{name}"
-        image = "/".join(
-            p for p in (registry.server if registry else None, _opt_str(raw.get("image"))) if p is not None
-        )
-        port = _opt_str(raw.get("port"))
+        image = "/".join(p for p in (registry.server if registry else None, opt_str(raw.get("image"))) if p is not None)
+        port = opt_str(raw.get("port"))
         if port is not None and ":" not in port:
             port = f"{port}:{port}"
-        labels = {"service": service_name, **{ruby_to_s(k): ruby_to_s(v) for k, v in _map(raw.get("labels")).items()}}
+        labels = {"service": service_name, **{ruby_to_s(k): ruby_to_s(v) for k, v in as_map(raw.get("labels")).items()}}
         return Accessory(
             name=name,
             service_name=service_name,
@@ -347,13 +359,15 @@ class _Assembly:
             port=port,
             labels=MappingProxyType(labels),
             options=freeze_mapping(raw.get("options")),
-            cmd=_opt_str(raw.get("cmd")),
+            cmd=opt_str(raw.get("cmd")),
             env=Env.from_raw(env_raw),
             proxy=proxy,
             registry=registry,
-            files=tuple(self._path(entry, service_name, is_file=True) for entry in _seq(raw.get("files"))),
-            directories=tuple(self._path(entry, service_name, is_file=False) for entry in _seq(raw.get("directories"))),
-            volumes=_strings(raw.get("volumes")),
+            files=tuple(self._path(entry, service_name, is_file=True) for entry in as_seq(raw.get("files"))),
+            directories=tuple(
+                self._path(entry, service_name, is_file=False) for entry in as_seq(raw.get("directories"))
+            ),
+            volumes=as_strings(raw.get("volumes")),
             network=ruby_to_s(raw.get("network") or DEFAULT_NETWORK),
         )
 
@@ -363,12 +377,12 @@ class _Assembly:
         if "host" in raw:
             return (ruby_to_s(raw["host"]),)
         if "hosts" in raw:
-            return tuple(_host_entry_name(h) for h in _seq(raw["hosts"]))
+            return tuple(host_entry_name(h) for h in as_seq(raw["hosts"]))
         if "role" in raw:
             return role_hosts.get(ruby_to_s(raw["role"]), ())
         if "roles" in raw:
-            return tuple(h for r in _seq(raw["roles"]) for h in role_hosts.get(ruby_to_s(r), ()))
-        tags = (raw["tag"],) if "tag" in raw else _seq(raw.get("tags"))
+            return tuple(h for r in as_seq(raw["roles"]) for h in role_hosts.get(ruby_to_s(r), ()))
+        tags = (raw["tag"],) if "tag" in raw else as_seq(raw.get("tags"))
         return tuple(h for tag in tags for h in self._hosts_with_tag(ruby_to_s(tag)))
 
     def _hosts_with_tag(self, tag: str) -> list[str]:
@@ -392,9 +406,9 @@ class _Assembly:
         if isinstance(entry, Mapping):
             local, remote = ruby_to_s(entry.get("local")), ruby_to_s(entry.get("remote"))
             options, mode, owner = (
-                _opt_str(entry.get("options")),
-                _opt_str(entry.get("mode")),
-                _opt_str(entry.get("owner")),
+                opt_str(entry.get("options")),
+                opt_str(entry.get("mode")),
+                opt_str(entry.get("owner")),
             )
             mode = mode if mode is not None else ("755" if is_file else None)
         else:
@@ -515,98 +529,13 @@ class _Assembly:
 ANY_ENV: schema.Example = {}
 
 
-class _RoleSpec:
-    """A role as validated in the servers pass; finished once the root env and logging are known."""
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        service: str,
-        destination: str | None,
-        primary: bool,
-        specializations: Mapping[object, Frozen],
-        tagged_hosts: dict[str, tuple[str, ...]],
-        env: Env,
-        logging: Logging,
-        proxy: Proxy | None,
-    ) -> None:
-        self.name = name
-        self.service = service
-        self.destination = destination
-        self.primary = primary
-        self.specializations = specializations
-        self.tagged_hosts = tagged_hosts
-        self.env = env
-        self.logging = logging
-        self.proxy = proxy
-
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        return tuple(self.tagged_hosts)
-
-    def finish(self, assembly: _Assembly, root_env: Env, env_tags: Mapping[str, Env], root_logging: Logging) -> Role:
-        spec = self.specializations
-        envs = {}
-        for host, tags in self.tagged_hosts.items():
-            env = root_env.merge(self.env)
-            for tag in tags:
-                if tag in env_tags:  # a tag with no env section is just a label for hosts
-                    env = env.merge(env_tags[tag])
-            envs[host] = env
-        labels: dict[str, str | None] = {"service": self.service, "role": self.name, "destination": self.destination}
-        labels.update({ruby_to_s(k): ruby_to_s(v) for k, v in assembly.mapping("labels").items()})
-        labels.update({ruby_to_s(k): ruby_to_s(v) for k, v in _map(spec.get("labels")).items()})
-        asset_raw = spec.get("asset_path") or assembly.get("asset_path")
-        asset_path = asset_options = None
-        if is_present(asset_raw):
-            path, _, options = ruby_to_s(asset_raw).partition(":")
-            asset_path, asset_options = path, (options if ":" in ruby_to_s(asset_raw) else None)
-        # Ruby `||`: 0 is a value, only nil/false fall through.
-        stop_timeout = spec.get("stop_timeout")
-        if not is_truthy(stop_timeout):
-            stop_timeout = assembly.get("stop_timeout")
-        return Role(
-            name=self.name,
-            hosts=self.hosts,
-            host_tags=MappingProxyType(self.tagged_hosts),
-            primary=self.primary,
-            container_prefix="-".join(p for p in (self.service, self.name, self.destination) if p is not None),
-            cmd=_opt_str(spec.get("cmd")),
-            options=freeze_mapping(spec.get("options")),
-            labels=MappingProxyType(labels),
-            logging=root_logging.merge(self.logging),
-            running_proxy=self.proxy is not None,
-            proxy=self.proxy,
-            stop_timeout=stop_timeout if isinstance(stop_timeout, int) else None,
-            drain_timeout=_int_or(assembly.get("drain_timeout"), 30),
-            asset_path=asset_path,
-            asset_path_options=asset_options,
-            envs=MappingProxyType(envs),
-        )
-
-
 def _replace_proxy(role: Role, proxy: Proxy) -> Role:
     return replace(role, proxy=proxy)
 
 
-def _tagged_hosts(entries: Frozen) -> dict[str, tuple[str, ...]]:
-    tagged: dict[str, tuple[str, ...]] = {}
-    for entry in _seq(entries):
-        if isinstance(entry, Mapping) and entry:
-            host, tags = next(iter(entry.items()))
-            tagged[ruby_to_s(host)] = (
-                tuple(ruby_to_s(t) for t in tags) if isinstance(tags, tuple) else (ruby_to_s(tags),)
-            )
-        elif isinstance(entry, str):
-            tagged[entry] = ()
-        # Kamal silently drops other host entries (a bare number passes validation as "stringish").
-    return tagged
-
-
 def _registry(raw: Mapping[object, Frozen]) -> Registry:
     return Registry(
-        server=_opt_str(raw.get("server")), username_setting=raw.get("username"), password_setting=raw.get("password")
+        server=opt_str(raw.get("server")), username_setting=raw.get("username"), password_setting=raw.get("password")
     )
 
 
@@ -654,36 +583,6 @@ def _hashable(value: object) -> object:
 
 def _thaw(value: object) -> object:
     return thaw(value)
-
-
-def _map(value: Frozen) -> Mapping[object, Frozen]:
-    return value if isinstance(value, Mapping) else EMPTY
-
-
-def _seq(value: Frozen) -> tuple[Frozen, ...]:
-    return value if isinstance(value, tuple) else ()
-
-
-def _strings(value: Frozen) -> tuple[str, ...]:
-    return tuple(ruby_to_s(v) for v in _seq(value))
-
-
-def _host_entry_name(entry: Frozen) -> str:
-    if isinstance(entry, Mapping) and entry:
-        return ruby_to_s(next(iter(entry)))
-    return ruby_to_s(entry)
-
-
-def _opt_str(value: Frozen) -> str | None:
-    return None if value is None else ruby_to_s(value)
-
-
-def _int_or(value: Frozen, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _opt_int(value: Frozen) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 __all__ = ["ConfigError", "Source", "build_config", "freeze", "local_docker_arch"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from kamal_nb.ruby.values import Scalar
+from kamal_nb.ruby.values import Scalar, ruby_to_s
 
 # A YAML value frozen: mappings become read-only proxies (insertion order kept), lists tuples.
 Frozen = Scalar | tuple["Frozen", ...] | Mapping[object, "Frozen"]
@@ -34,3 +34,36 @@ def thaw(value: object) -> object:
     if isinstance(value, tuple | list):
         return [thaw(item) for item in value]
     return value
+
+
+# Reading frozen values the way Kamal's Ruby reads a YAML hash: wrong types count as absent.
+
+
+def as_map(value: Frozen) -> Mapping[object, Frozen]:
+    return value if isinstance(value, Mapping) else EMPTY
+
+
+def as_seq(value: Frozen) -> tuple[Frozen, ...]:
+    return value if isinstance(value, tuple) else ()
+
+
+def as_strings(value: Frozen) -> tuple[str, ...]:
+    return tuple(ruby_to_s(v) for v in as_seq(value))
+
+
+def host_entry_name(entry: Frozen) -> str:
+    if isinstance(entry, Mapping) and entry:
+        return ruby_to_s(next(iter(entry)))
+    return ruby_to_s(entry)
+
+
+def opt_str(value: Frozen) -> str | None:
+    return None if value is None else ruby_to_s(value)
+
+
+def int_or(value: Frozen, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def opt_int(value: Frozen) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
