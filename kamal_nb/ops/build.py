@@ -6,7 +6,7 @@ build args, the `service` label, `--no-cache`, and tags `<repo>:<version>` and `
 then pushes both with the registry login (the credentials go to the engine, never to a file).
 With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
 secret through a session that only kamal_nb's memory and the engine connection see
-(kamal_nb.ops.buildkit_build). Multi-arch, remote, cloud and pack builders need docker buildx,
+(kamal_nb.build_engine.buildkit). Multi-arch, remote, cloud and pack builders need docker buildx,
 which kamal_nb cannot drive: they are refused clearly.
 
 Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kamal_nb.build_engine.session import Services, SessionError
 from kamal_nb.commands import Builder, Server
 from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.buildkit_session import Services, SessionError
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
@@ -200,7 +200,7 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
             kwargs["platform"] = f"linux/{arches[0]}"
         log: list[str] = []
         if secrets:
-            from kamal_nb.ops.buildkit_build import buildkit_build
+            from kamal_nb.build_engine.buildkit import buildkit_build
 
             services = _session_services(ctx, secrets, auth)
             chunks = buildkit_build(client, _docker_host(ctx), kwargs, services, name=config.service, shared_key=image)

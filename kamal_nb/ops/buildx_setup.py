@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
+from kamal_nb.build_engine import buildx
 from kamal_nb.commands import Command
 from kamal_nb.commands.base import Base
 from kamal_nb.commands.builder import Builder, BuilderBase, Pack
@@ -37,8 +38,7 @@ from kamal_nb.ops.session import Context
 
 BUILD_CHECK_TAG = "kamal-local-build-check"  # Kamal::Docker::BUILD_CHECK_TAG
 CHECK_DOCKERFILE = 'FROM busybox\nCOPY . app\nWORKDIR app\nCMD find . -type f | sed "s|^\\./||"\n'
-DOCKER_MISSING = "Docker is not installed locally"
-BUILDX_MISSING = "Docker buildx plugin is not installed locally"
+DOCKER_MISSING, BUILDX_MISSING = buildx.DOCKER_MISSING, buildx.BUILDX_MISSING
 NOTE = "runs on this machine"
 
 
@@ -54,23 +54,8 @@ def builder_name(ctx: Context) -> str:
 
 def missing_tool(ctx: Context) -> str | None:
     """Kamal's DependencyError message when ``docker --version && docker buildx version`` would
-    fail here, else None. A quiet probe: nothing is shown, nothing changes."""
-    for argv, problem in ((["docker", "--version"], DOCKER_MISSING), (["docker", "buildx", "version"], BUILDX_MISSING)):
-        try:
-            probe = subprocess.run(
-                argv,
-                cwd=ctx.session.root,
-                env=dict(local_env(ctx)),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return DOCKER_MISSING
-        if probe.returncode != 0:
-            return problem
-    return None
+    fail here, else None."""
+    return buildx.missing_tool(ctx.session.root, local_env(ctx))
 
 
 def _refuse(ctx: Context, path: str, would_run: Callable[[], Sequence[Command | str]]) -> None:
