@@ -6,8 +6,9 @@ build args, the `service` label, `--no-cache`, and tags `<repo>:<version>` and `
 then pushes both with the registry login (the credentials go to the engine, never to a file).
 With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
 secret through a session that only kamal_nb's memory and the engine connection see
-(kamal_nb.build_engine.buildkit). Multi-arch, remote, cloud and pack builders need docker buildx,
-which kamal_nb cannot drive: they are refused clearly.
+(kamal_nb.build_engine.buildkit). With `builder.remote` (and no local arch to build) the build runs on
+that host's engine, reached over SSH (kamal_nb.ops.build_engines), always on its BuildKit. Multi-arch,
+hybrid, cloud and pack builders need docker buildx, which kamal_nb cannot drive: they are refused clearly.
 
 Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
 then audit, `docker image rm --force`, `docker pull`, and the service-label check, in one round trip.
@@ -16,7 +17,6 @@ then audit, `docker image rm --force`, `docker pull`, and the service-label chec
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import tarfile
 import time
@@ -30,6 +30,7 @@ from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
+from kamal_nb.ops.build_engines import BuildEngine, engine_plan, open_engine
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
@@ -40,7 +41,7 @@ from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, registry_login, se
 from kamal_nb.redaction import Secret, redact
 
 if TYPE_CHECKING:
-    import docker
+    pass
 
 MIRROR_NONE = "error calling index: reflect: slice index out of range"
 DOCKERFILE_IN_TAR = ".kamal-nb.Dockerfile"
@@ -57,23 +58,11 @@ def _builder(ctx: Context) -> BuilderBase:
 # -- push ----------------------------------------------------------------------------------------
 
 
-def _docker_host(ctx: Context) -> str | None:
-    env = ctx.session.env if ctx.session.env is not None else os.environ
-    return env.get("DOCKER_HOST")
-
-
-def _client(ctx: Context) -> docker.DockerClient:
-    import docker
-
-    host = _docker_host(ctx)
-    return docker.DockerClient(base_url=host, timeout=600) if host else docker.DockerClient.from_env(timeout=600)
-
-
 def _unsupported(ctx: Context) -> str | None:
     config = ctx.config
     builder = Builder(config)
-    if config.builder.remote or builder.is_pack or builder.is_cloud:
-        return "remote, hybrid, pack and cloud builders need docker buildx, which kamal_nb cannot drive"
+    if builder.is_pack or builder.is_cloud:
+        return "pack and cloud builders need docker buildx or pack, which kamal_nb cannot drive"
     if len(config.builder.arches) > 1:
         return "multi-arch builds need docker buildx, which kamal_nb cannot drive (it builds one arch on the engine)"
     if config.registry.local:
@@ -152,24 +141,34 @@ def _session_services(ctx: Context, secrets: Mapping[str, Secret], auth: Mapping
 
 def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: str = "build") -> str:
     """Build and push `<repo>:<version>` and `<repo>:latest`; returns the image reference."""
-    import docker
-
     if ctx.before_connect is not None:  # Kamal runs pre-connect at the start of a build, hosts or not
         ctx.before_connect()
     problem = _unsupported(ctx)
     if problem:
         raise BuildError(problem)
-    config = ctx.config
     builder = _builder(ctx)
     secrets = builder.secrets  # a name missing from the secrets files stops here, before the build
     image, latest = builder.absolute_image, builder.latest_image
-    run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
+    with open_engine(ctx) as engine:  # before the hook: nothing runs when there is nowhere to build
+        run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
+        _build_and_push(ctx, engine, image, latest, secrets, no_cache=no_cache)
+    rec.say(f"Built and pushed {image} and {latest}")
+    return image
+
+
+def _build_and_push(
+    ctx: Context, engine: BuildEngine, image: str, latest: str, secrets: Mapping[str, Secret], *, no_cache: bool
+) -> None:
+    import docker
+
+    config = ctx.config
     data, dockerfile, origin = build_context(ctx)
     events = ctx.session.events
-    how = f"BuildKit with {len(secrets)} build secret(s)" if secrets else "Docker SDK"
-    events.publish(Started(LOCAL, 0, f"build {image} from {origin} ({how}, {_docker_host(ctx) or 'local engine'})"))
+    buildkit = bool(secrets) or engine.remote  # a remote engine builds on its BuildKit, as buildx would
+    how = f"BuildKit with {len(secrets)} build secret(s)" if secrets else "BuildKit" if buildkit else "Docker SDK"
+    events.publish(Started(LOCAL, 0, f"build {image} from {origin} ({how}, {engine.name})"))
     started = time.monotonic()
-    client = _client(ctx)
+    client = engine.client
     registry = config.registry
     username = registry.username(config.secrets)
     password = registry.password(config.secrets)
@@ -199,11 +198,11 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
         if arches:
             kwargs["platform"] = f"linux/{arches[0]}"
         log: list[str] = []
-        if secrets:
+        if buildkit:
             from kamal_nb.build_engine.buildkit import buildkit_build
 
             services = _session_services(ctx, secrets, auth)
-            chunks = buildkit_build(client, _docker_host(ctx), kwargs, services, name=config.service, shared_key=image)
+            chunks = buildkit_build(client, engine.url, kwargs, services, name=config.service, shared_key=image)
         else:
             chunks = client.api.build(**kwargs)
         for chunk in chunks:
@@ -228,11 +227,7 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
     except BuildError:
         events.publish(Finished(LOCAL, 0, 1, time.monotonic() - started))
         raise
-    finally:
-        client.close()
     events.publish(Finished(LOCAL, 0, 0, time.monotonic() - started))
-    rec.say(f"Built and pushed {image} and {latest}")
-    return image
 
 
 # -- pull ----------------------------------------------------------------------------------------
@@ -332,6 +327,8 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     command = builder.push(no_cache=False)
     secrets = ctx.config.builder.secret_names
     how = "on the engine's BuildKit, its session serving builder.secrets," if secrets else "with the Docker SDK"
+    if engine_plan(ctx).remote_builds:
+        how = f"on {ctx.config.builder.remote}'s BuildKit over SSH (docker system dial-stdio)"
     note = f"built {how} as: {command}" + (f" — refused: {problem}" if problem else "")
     return [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
 

@@ -27,6 +27,7 @@ from kamal_nb.commands.command import docker
 from kamal_nb.config.assemble import local_docker_arch
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult
+from kamal_nb.ops.build_engines import engine_plan
 from kamal_nb.ops.catalog import Args, Planner, Runner, register
 from kamal_nb.ops.hooks import LOCAL
 from kamal_nb.ops.local_exec import run_local
@@ -159,6 +160,8 @@ def _details_run(ctx: Context, args: Args) -> OperationResult:
     messages = [f"Builder: {builder_name(ctx)}"]
     if isinstance(target(ctx), Pack):
         return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
+    # where kamal_nb itself builds (without buildx): which engine builds which arch
+    messages += [f"kamal_nb: {line}" for line in engine_plan(ctx).lines()]
     problem = missing_tool(ctx)
     if problem is None:
         return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)

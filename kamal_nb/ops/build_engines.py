@@ -1,0 +1,188 @@
+"""Which Docker engine builds the image, and opening it: the local one (``DOCKER_HOST``, else the
+default socket) or ``builder.remote``'s, reached over kamal_nb's own SSH connection to that host.
+
+Kamal's choice, without buildx: the arches ``builder.arch`` asks for are split into local arches
+(the machine's own, unless ``builder.local: false``) and remote arches (the rest, when there is a
+``builder.remote``). A single arch is built where it falls; both at once (hybrid, multi-arch) need a
+manifest list that kamal_nb does not push yet, so that is refused in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kamal_nb.build_engine.remote import (
+    EngineBridge,
+    RemoteEngineError,
+    SshEngine,
+    check_engine,
+    dial,
+    engine_arch,
+    parse_ssh_url,
+)
+from kamal_nb.config.assemble import local_docker_arch
+from kamal_nb.ops.errors import OperationError
+from kamal_nb.ops.session import Context
+
+if TYPE_CHECKING:
+    import docker
+
+NOWHERE_TO_BUILD = (
+    "Nothing to build on: {reason}. Set builder.remote (ssh://USER@HOST) in {config}, start Docker here "
+    "(or point DOCKER_HOST at an engine), or deploy a version already pushed with -P/--skip-push --version VERSION"
+)
+
+
+class EngineUnavailable(OperationError):
+    """No engine can build the image as configured (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class EnginePlan:
+    """Which engine builds which arch: ``{"local": (...), "remote": (...)}``, and where remote is."""
+
+    local_arches: tuple[str, ...]
+    remote_arches: tuple[str, ...]
+    remote: str | None
+
+    @property
+    def remote_builds(self) -> bool:
+        return bool(self.remote_arches) or (not self.local_arches and self.remote is not None)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.local_arches or not self.remote_builds:
+            out.append(f"local engine builds: {', '.join(self.local_arches) or 'its own arch'}")
+        if self.remote_builds:
+            out.append(f"remote engine {self.remote} builds: {', '.join(self.remote_arches) or 'its own arch'}")
+        return out
+
+
+def engine_plan(ctx: Context) -> EnginePlan:
+    builder = ctx.config.builder
+    arch = local_docker_arch()
+    return EnginePlan(builder.local_arches(arch), builder.remote_arches(arch), builder.remote)
+
+
+@dataclass
+class BuildEngine:
+    """An open engine: ``url`` is the DOCKER_HOST-like address the SDK and the BuildKit session use
+    (None: the default local socket)."""
+
+    url: str | None
+    name: str
+    remote: bool
+    client: docker.DockerClient
+    arch: str = ""
+
+
+def local_docker_host(ctx: Context) -> str | None:
+    env = ctx.session.env if ctx.session.env is not None else os.environ
+    return env.get("DOCKER_HOST")
+
+
+def _nowhere(ctx: Context, reason: str) -> EngineUnavailable:
+    config = ctx.session.root / "config/deploy.yml"
+    shown = os.path.relpath(config, ctx.session.root) if config.exists() else "config/deploy.yml"
+    return EngineUnavailable(NOWHERE_TO_BUILD.format(reason=reason, config=shown))
+
+
+def _local(ctx: Context, *, timeout: int) -> BuildEngine:
+    import docker
+
+    host = local_docker_host(ctx)
+    where = host or "the default socket (/var/run/docker.sock)"
+    try:
+        client = (
+            docker.DockerClient(base_url=host, timeout=timeout)
+            if host
+            else docker.DockerClient.from_env(timeout=timeout)
+        )
+    except docker.errors.DockerException as error:
+        detail = str(error).split(": ", 1)[-1] if "Error while fetching server API version" in str(error) else error
+        raise _nowhere(ctx, f"the local Docker engine at {where} does not answer ({detail})") from None
+    return BuildEngine(host, f"local engine ({host or 'default socket'})", False, client)
+
+
+@contextlib.contextmanager
+def _remote(ctx: Context, url: str, *, timeout: int) -> Iterator[BuildEngine]:
+    import docker
+
+    from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
+
+    if "://" not in url or url.split("://", 1)[0] not in ("ssh", "tcp", "unix", "http"):
+        raise EngineUnavailable(f"builder.remote {url}: kamal_nb builds on ssh://USER@HOST[:PORT] or tcp:// engines")
+    settings = ctx.runner.settings
+    try:
+        target = parse_ssh_url(url, default_user=settings.user)
+    except RemoteEngineError as error:
+        raise EngineUnavailable(str(error)) from None
+    if target is None:  # tcp:// or unix://: the SDK and the session reach it as they reach DOCKER_HOST
+        client = docker.DockerClient(base_url=url, timeout=timeout)
+        try:
+            version = _checked(client, url, [])
+            yield BuildEngine(url, f"remote engine {url}", True, client, engine_arch(version))
+        finally:
+            client.close()
+        return
+    runner = ctx.runner
+    if (target.user, target.port) != (settings.user, settings.port):
+        runner = ctx.session.runner(dataclasses.replace(settings, user=target.user, port=target.port))
+    pool = runner.pool
+    if not isinstance(pool, ConnectionPool):
+        raise EngineUnavailable(f"builder.remote {url}: a remote builder needs SSH hosts, not the sandbox backend")
+    try:
+        transport = pool.get(target.host).transport
+    except HostUnreachable as error:
+        raise EngineUnavailable(f"remote builder {url}: {error}") from None
+    with EngineBridge(lambda: dial(transport, settings.connect_timeout), target.where) as bridge:
+        client = _bridge_client(bridge, target, timeout)
+        try:
+            version = _checked(client, target.where, bridge.errors)
+            yield BuildEngine(bridge.url, f"remote engine {url}", True, client, engine_arch(version))
+        finally:
+            client.close()
+
+
+def _bridge_client(bridge: EngineBridge, target: SshEngine, timeout: int) -> docker.DockerClient:
+    import docker
+
+    try:
+        return docker.DockerClient(base_url=bridge.url, timeout=timeout)
+    except docker.errors.DockerException as error:
+        said = f" ({bridge.errors[-1]})" if bridge.errors else ""
+        raise EngineUnavailable(f"cannot reach the Docker engine of {target.where}{said}: {error}") from None
+
+
+def _checked(client: docker.DockerClient, where: str, errors: list[str]) -> dict[str, Any]:
+    try:
+        return check_engine(client, where, errors)
+    except RemoteEngineError as error:
+        raise EngineUnavailable(str(error)) from None
+
+
+@contextlib.contextmanager
+def open_engine(ctx: Context, *, timeout: int = 600) -> Iterator[BuildEngine]:
+    """The engine that builds the (single) arch this config asks for, open for the build and push."""
+    plan = engine_plan(ctx)
+    if plan.local_arches and plan.remote_arches:
+        raise EngineUnavailable(
+            f"a hybrid build ({', '.join(plan.local_arches)} here, {', '.join(plan.remote_arches)} on "
+            f"{plan.remote}) needs a multi-arch manifest, which kamal_nb does not push yet: build one arch "
+            "(builder.arch) or set builder.local: false"
+        )
+    if plan.remote_builds:
+        assert plan.remote is not None
+        with _remote(ctx, plan.remote, timeout=timeout) as engine:
+            yield engine
+        return
+    engine = _local(ctx, timeout=timeout)
+    try:
+        yield engine
+    finally:
+        engine.client.close()
