@@ -30,7 +30,13 @@ from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.build_engines import BuildEngine, engine_plan, open_engine
+from kamal_nb.ops.build_engines import (
+    BuildEngine,
+    engine_plan,
+    ensure_local_registry,
+    local_registry_forwards,
+    open_engine,
+)
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
@@ -65,8 +71,6 @@ def _unsupported(ctx: Context) -> str | None:
         return "pack and cloud builders need docker buildx or pack, which kamal_nb cannot drive"
     if len(config.builder.arches) > 1:
         return "multi-arch builds need docker buildx, which kamal_nb cannot drive (it builds one arch on the engine)"
-    if config.registry.local:
-        return "a local registry (localhost:PORT) needs SSH port forwarding, which kamal_nb does not do yet"
     return None
 
 
@@ -150,8 +154,12 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
     secrets = builder.secrets  # a name missing from the secrets files stops here, before the build
     image, latest = builder.absolute_image, builder.latest_image
     with open_engine(ctx) as engine:  # before the hook: nothing runs when there is nowhere to build
+        if ctx.config.registry.local:
+            ensure_local_registry(ctx)
         run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
-        _build_and_push(ctx, engine, image, latest, secrets, no_cache=no_cache)
+        # a remote engine reaches a local registry through a forward on its own host
+        with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else []):
+            _build_and_push(ctx, engine, image, latest, secrets, no_cache=no_cache)
     rec.say(f"Built and pushed {image} and {latest}")
     return image
 
@@ -280,8 +288,18 @@ def pull_image(
     `then`: commands to send after a host's pull in the same round trip (a deploy takes the lock
     so); they run only if the pull succeeded there, and the answers to them go into `answers`.
     """
-    if ctx.config.registry.local:
-        raise BuildError(_unsupported(ctx) or "local registry")
+    with local_registry_forwards(ctx, ctx.selection.app_hosts):  # a local registry: for the pulls only
+        return _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
+
+
+def _pull_image(
+    ctx: Context,
+    rec: Recorder,
+    *,
+    ensure_run_directory: bool,
+    then: Mapping[str, Sequence[Cmd]] | None,
+    answers: dict[str, Reply] | None,
+) -> bool:
     hosts = ctx.selection.app_hosts
     first = _first_commands(ctx)
     commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)

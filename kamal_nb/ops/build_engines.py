@@ -79,6 +79,7 @@ class BuildEngine:
     remote: bool
     client: docker.DockerClient
     arch: str = ""
+    ssh_host: str | None = None  # the host whose SSH connection reaches a remote engine
 
 
 def local_docker_host(ctx: Context) -> str | None:
@@ -144,7 +145,7 @@ def _remote(ctx: Context, url: str, *, timeout: int) -> Iterator[BuildEngine]:
         client = _bridge_client(bridge, target, timeout)
         try:
             version = _checked(client, target.where, bridge.errors)
-            yield BuildEngine(bridge.url, f"remote engine {url}", True, client, engine_arch(version))
+            yield BuildEngine(bridge.url, f"remote engine {url}", True, client, engine_arch(version), target.host)
         finally:
             client.close()
 
@@ -186,3 +187,47 @@ def open_engine(ctx: Context, *, timeout: int = 600) -> Iterator[BuildEngine]:
         yield engine
     finally:
         engine.client.close()
+
+
+# -- the local registry (registry.server: localhost:PORT) -------------------------------------------
+
+
+class LocalRegistryError(OperationError):
+    """The local registry could not be started or reached from a host (one line, naming it)."""
+
+
+def ensure_local_registry(ctx: Context) -> None:
+    """Kamal's ``registry setup`` for a local registry, on this machine, before a build pushes to it."""
+    from kamal_nb.commands import Registry
+    from kamal_nb.ops.local_exec import run_local
+
+    done = run_local(ctx, Registry(ctx.config).setup())
+    if not done.ok:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise LocalRegistryError(
+            f"the local registry {ctx.config.registry.server} did not start on this machine's engine"
+            f" ({said[-1] if said else f'exit {done.exit_code}'}); see `kamal registry setup`"
+        )
+
+
+@contextlib.contextmanager
+def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...]) -> Iterator[None]:
+    """With a local registry: its port forwarded from each of ``hosts`` to this machine while the
+    block runs (the hosts' pulls, a remote engine's push); nothing otherwise."""
+    registry = ctx.config.registry
+    if not registry.local or not hosts:
+        yield
+        return
+    from kamal_nb.build_engine.local_registry import registry_forwards
+    from kamal_nb.fleet.forward import ForwardError
+    from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
+
+    pool = ctx.runner.pool
+    port = registry.local_port
+    if not isinstance(pool, ConnectionPool) or port is None:
+        raise LocalRegistryError(f"a local registry ({registry.server}) needs SSH hosts, not the sandbox backend")
+    try:
+        with registry_forwards(pool, hosts, port):
+            yield
+    except (HostUnreachable, ForwardError) as error:
+        raise LocalRegistryError(f"forwarding the local registry's port {port}: {error}") from None

@@ -161,14 +161,15 @@ def _details_run(ctx: Context, args: Args) -> OperationResult:
     if isinstance(target(ctx), Pack):
         return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
     # where kamal_nb itself builds (without buildx): which engine builds which arch
-    messages += [f"kamal_nb: {line}" for line in engine_plan(ctx).lines()]
+    engines = [f"kamal_nb: {line}" for line in engine_plan(ctx).lines()]
     problem = missing_tool(ctx)
     if problem is None:
-        return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
+        return _result("build details", _run_all(ctx, [_info(ctx)]), started, [*messages, *engines])
     if problem == DOCKER_MISSING:
         raise LocalCommandError(f"{DOCKER_MISSING}: `kamal build details` not run; Kamal would run: {_info(ctx)}")
     messages.append(f"{BUILDX_MISSING}: `docker buildx ls` not run")
-    return _result("build details", _run_all(ctx, [docker("context", "ls")]), started, messages)
+    commands = _run_all(ctx, [docker("context", "ls")])
+    return _result("build details", commands, started, [*messages, *engines])
 
 
 # -- build dev -------------------------------------------------------------------------------------
