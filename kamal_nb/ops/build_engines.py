@@ -87,6 +87,16 @@ def local_docker_host(ctx: Context) -> str | None:
     return env.get("DOCKER_HOST")
 
 
+def _why(error: BaseException) -> str:
+    """The innermost OS error of the SDK's chained exceptions ("No such file or directory")."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return str(error).removeprefix("Error while fetching server API version: ")
+
+
 def _nowhere(ctx: Context, reason: str) -> EngineUnavailable:
     config = ctx.session.root / "config/deploy.yml"
     shown = os.path.relpath(config, ctx.session.root) if config.exists() else "config/deploy.yml"
@@ -105,8 +115,7 @@ def _local(ctx: Context, *, timeout: int) -> BuildEngine:
             else docker.DockerClient.from_env(timeout=timeout)
         )
     except docker.errors.DockerException as error:
-        detail = str(error).split(": ", 1)[-1] if "Error while fetching server API version" in str(error) else error
-        raise _nowhere(ctx, f"the local Docker engine at {where} does not answer ({detail})") from None
+        raise _nowhere(ctx, f"the local Docker engine at {where} does not answer ({_why(error)})") from None
     return BuildEngine(host, f"local engine ({host or 'default socket'})", False, client)
 
 
