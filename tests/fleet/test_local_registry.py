@@ -39,7 +39,7 @@ def _client(socket: str):  # type: ignore[no-untyped-def]
     return docker.DockerClient(base_url=socket, timeout=60)
 
 
-def _project(directory: Path, fleet: FleetInfo) -> Path:
+def _project(directory: Path, fleet: FleetInfo, remote: str | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("Dockerfile", "web.sh", "jobs.sh"):
         shutil.copy(APP / name, directory / name)
@@ -49,6 +49,7 @@ def _project(directory: Path, fleet: FleetInfo) -> Path:
         builder={
             "arch": "amd64",
             "args": {"BASE_IMAGE": f"{fleet.registry}/base/busybox:latest", "VERSION": "l1", "SERVICE": "demo"},
+            **({"remote": remote, "local": False} if remote else {}),
         },
     )
     return write_project(directory, fleet, config)
@@ -146,6 +147,52 @@ def test_deploy_through_the_local_registry_and_port_forwarding(
     finally:
         remove = _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
     assert remove.returncode == 0, remove.stdout + remove.stderr
+    assert _registry_container(fleet) == []
+    # a second remove finds no container: ignored, as Kamal ignores it (exit 0)
+    again = _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
+    assert again.returncode == 0 and "no kamal-docker-registry container to remove" in again.stdout, again.stdout
+
+
+def test_a_remote_builder_pushes_to_the_local_registry_through_a_forward_too(
+    fleet_control: Fleet, fleet: FleetInfo, tmp_path: Path
+) -> None:
+    """builder.remote on h3 with a local registry: h3's engine builds and pushes to `localhost:5555`
+    on its own loopback, forwarded to this machine's registry; the hosts pull through forwards."""
+    fleet_control.reset_hosts()
+    local = _client(fleet.local_docker_socket)
+    try:
+        provide_registry_image(local)
+        for tag in ("l1", "latest"):  # an earlier test built these here
+            if f"localhost:5555/demo:{tag}" in {t for i in local.images.list() for t in i.tags}:
+                local.images.remove(f"localhost:5555/demo:{tag}")
+    finally:
+        local.close()
+    _proxy_image_on_hosts(fleet)
+    builder = fleet.hosts[2]
+    base = _client(builder.docker_socket)  # its BuildKit finds the FROM image in its store (see test_remote_builder)
+    try:
+        auth = {"username": fleet.registry_user, "password": fleet.registry_password}
+        base.images.pull(f"{fleet.registry}/base/busybox", tag="latest", auth_config=auth)
+    finally:
+        base.close()
+    project = _project(tmp_path / "app", fleet, remote=f"ssh://root@{builder.ip}")
+    cli = str(Path(sys.executable).parent / "kamal-nb")
+    try:
+        deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes")
+        assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+        assert f"remote engine ssh://root@{builder.ip}" in deploy.stdout
+        assert _registry_container(fleet) == ["running"]  # the deploy started it, as Kamal's does
+        for host in fleet.hosts[:2]:
+            assert version_of(host.ip) == "l1"
+        local = _client(fleet.local_docker_socket)
+        try:  # built on h3, not here: the local engine only runs the registry
+            assert "localhost:5555/demo:l1" not in {t for i in local.images.list() for t in i.tags}
+        finally:
+            local.close()
+        for index in range(1, len(fleet.hosts) + 1):
+            assert _listening(fleet_control, f"h{index}") == ""
+    finally:
+        _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
     assert _registry_container(fleet) == []
 
 

@@ -21,7 +21,7 @@ def test_registry_setup_starts_kamals_registry_container_here_and_nothing_on_hos
 
 def test_registry_remove_stops_and_removes_it_and_a_missing_container_is_fine(tmp_path: Path) -> None:
     p = plan(project(tmp_path, registry=LOCAL), ("registry", "remove"))
-    assert commands(p, "local") == ["docker stop kamal-docker-registry && docker rm kamal-docker-registry || true"]
+    assert commands(p, "local") == ["docker stop kamal-docker-registry && docker rm kamal-docker-registry"]
     assert commands(p, WEB) == []
 
 
