@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamal_nb.build_engine.session import Services, SessionError
-from kamal_nb.commands import Builder, Server
+from kamal_nb.commands import Builder, Registry, Server
 from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.config.ruby_values import ruby_to_s
 from kamal_nb.fleet import Finished, Output, Started
@@ -264,6 +264,15 @@ def _first_commands(ctx: Context) -> list[Cmd]:
 
 def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
+    registry = ctx.config.registry
+    if registry.local:
+        steps.append(
+            PlannedStep(
+                LOCAL,
+                f"forward port {registry.local_port} of each app host to 127.0.0.1:{registry.local_port} here",
+                note="SSH remote port forwarding on kamal_nb's own connections, for the pulls only",
+            )
+        )
     for host in ctx.selection.app_hosts:
         steps += planned(host, [*_first_commands(ctx), *pull_commands(ctx, ensure_run_directory=ensure_run_directory)])
     return steps
@@ -348,7 +357,12 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     if engine_plan(ctx).remote_builds:
         how = f"on {ctx.config.builder.remote}'s BuildKit over SSH (docker system dial-stdio)"
     note = f"built {how} as: {command}" + (f" — refused: {problem}" if problem else "")
-    return [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
+    steps = [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
+    registry = ctx.config.registry
+    if registry.local:
+        setup = Registry(ctx.config).setup()
+        steps.insert(0, PlannedStep(LOCAL, setup, note="the local registry, started first"))
+    return steps
 
 
 def _operation(name: str, do_push: bool, do_pull: bool) -> None:

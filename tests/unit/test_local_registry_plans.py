@@ -37,3 +37,5 @@ def test_a_build_for_a_local_registry_is_no_longer_refused_and_pulls_need_no_log
     assert "refused" not in shown
     assert "docker pull localhost:5555/demo:v2" in commands(p, WEB)
     assert not any("docker login" in c for c in commands(p, WEB))
+    assert commands(p, "local")[0].startswith("docker start kamal-docker-registry || docker run")
+    assert "forward port 5555 of each app host to 127.0.0.1:5555 here" in commands(p, "local")
