@@ -69,8 +69,6 @@ def _unsupported(ctx: Context) -> str | None:
     builder = Builder(config)
     if builder.is_pack or builder.is_cloud:
         return "pack and cloud builders need docker buildx or pack, which kamal_nb cannot drive"
-    if len(config.builder.arches) > 1:
-        return "multi-arch builds need docker buildx, which kamal_nb cannot drive (it builds one arch on the engine)"
     return None
 
 
@@ -153,20 +151,37 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
     builder = _builder(ctx)
     secrets = builder.secrets  # a name missing from the secrets files stops here, before the build
     image, latest = builder.absolute_image, builder.latest_image
+    arches = ctx.config.builder.arches
+    if len(arches) > 1:
+        from kamal_nb.ops.build_multiarch import push_multiarch
+
+        push_multiarch(ctx, image, latest, secrets, no_cache=no_cache, command=command, build=_build_and_push)
+        rec.say(f"Built and pushed {image} and {latest} for {', '.join(arches)}")
+        return image
     with open_engine(ctx) as engine:  # before the hook: nothing runs when there is nowhere to build
         if ctx.config.registry.local:
             ensure_local_registry(ctx)
         run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
         # a remote engine reaches a local registry through a forward on its own host
         with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else []):
-            _build_and_push(ctx, engine, image, latest, secrets, no_cache=no_cache)
+            _build_and_push(
+                ctx, engine, image, [latest], secrets, no_cache=no_cache, arch=arches[0] if arches else None
+            )
     rec.say(f"Built and pushed {image} and {latest}")
     return image
 
 
 def _build_and_push(
-    ctx: Context, engine: BuildEngine, image: str, latest: str, secrets: Mapping[str, Secret], *, no_cache: bool
+    ctx: Context,
+    engine: BuildEngine,
+    image: str,
+    also: Sequence[str],
+    secrets: Mapping[str, Secret],
+    *,
+    no_cache: bool,
+    arch: str | None,
 ) -> None:
+    """Build ``image`` for ``arch`` on ``engine``, tag it ``also`` too, and push them all."""
     import docker
 
     config = ctx.config
@@ -188,7 +203,6 @@ def _build_and_push(
         if auth["username"]:
             # kept in the client's memory for this build (FROM pulls) and the pushes; no file written
             client.login(auth["username"], auth["password"], registry=registry.server)
-        arches = config.builder.arches
         kwargs: dict[str, Any] = {
             "fileobj": io.BytesIO(data),
             "custom_context": True,
@@ -203,8 +217,8 @@ def _build_and_push(
         }
         if config.builder.target:
             kwargs["target"] = config.builder.target
-        if arches:
-            kwargs["platform"] = f"linux/{arches[0]}"
+        if arch:
+            kwargs["platform"] = f"linux/{arch}"
         log: list[str] = []
         if buildkit:
             from kamal_nb.build_engine.buildkit import buildkit_build
@@ -224,8 +238,9 @@ def _build_and_push(
                 if line.strip():
                     log.append(line + "\n")
                     events.publish(Output(LOCAL, 0, "stdout", redact(line)))
-        client.images.get(image).tag(latest)
-        for reference in (image, latest):
+        for reference in also:
+            client.images.get(image).tag(reference)
+        for reference in (image, *also):
             repository, _, tag = reference.rpartition(":")
             for status in client.images.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
                 if "error" in status:
@@ -354,8 +369,15 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     command = builder.push(no_cache=False)
     secrets = ctx.config.builder.secret_names
     how = "on the engine's BuildKit, its session serving builder.secrets," if secrets else "with the Docker SDK"
-    if engine_plan(ctx).remote_builds:
+    engines = engine_plan(ctx)
+    if engines.remote_builds:
         how = f"on {ctx.config.builder.remote}'s BuildKit over SSH (docker system dial-stdio)"
+    arches = ctx.config.builder.arches
+    if len(arches) > 1:
+        how = (
+            f"for {', '.join(arches)}, each on an engine of that arch ({'; '.join(engines.lines())}), pushed as "
+            f"<version>-<arch>, then a manifest list put in the registry,"
+        )
     note = f"built {how} as: {command}" + (f" — refused: {problem}" if problem else "")
     steps = [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
     registry = ctx.config.registry

@@ -198,6 +198,34 @@ def open_engine(ctx: Context, *, timeout: int = 600) -> Iterator[BuildEngine]:
         engine.client.close()
 
 
+@contextlib.contextmanager
+def open_engines(ctx: Context, *, timeout: int = 600) -> Iterator[dict[str, BuildEngine]]:
+    """A multi-arch build's engines by arch: the local one builds the local arches, the remote one
+    the remote arches, and each only its own arch (no emulation without buildx): an arch whose
+    engine is of another arch is refused in one line, naming it."""
+    plan = engine_plan(ctx)
+    with contextlib.ExitStack() as stack:
+        engines: dict[str, BuildEngine] = {}
+        if plan.local_arches:
+            local = _local(ctx, timeout=timeout)
+            stack.callback(local.client.close)
+            local.arch = engine_arch(_checked(local.client, "this machine", []))
+            engines.update(dict.fromkeys(plan.local_arches, local))
+        if plan.remote_arches:
+            assert plan.remote is not None
+            remote = stack.enter_context(_remote(ctx, plan.remote, timeout=timeout))
+            engines.update(dict.fromkeys(plan.remote_arches, remote))
+        for arch, engine in engines.items():
+            if engine.arch != arch:
+                where = "builder.remote" if engine.remote else "builder.remote, an engine of that arch"
+                raise EngineUnavailable(
+                    f"no engine to build {arch} on: the {engine.name} is {engine.arch or 'of an unknown arch'}, "
+                    f"and kamal_nb builds each arch on an engine of that arch (no emulation without buildx): "
+                    f"set {where} (ssh://USER@HOST of an {arch} host), or leave {arch} out of builder.arch"
+                )
+        yield engines
+
+
 # -- the local registry (registry.server: localhost:PORT) -------------------------------------------
 
 
