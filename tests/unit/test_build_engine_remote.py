@@ -96,3 +96,30 @@ def test_each_connection_to_the_bridge_is_a_channel_of_its_own_and_nothing_is_le
         path = bridge.path
     assert len(opened) == 2
     assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
+
+
+def test_image_references_split_into_server_repository_and_tag() -> None:
+    from kamal_nb.build_engine.registry_api import split_image
+
+    assert split_image("10.0.0.1:5000/demo:v1") == ("10.0.0.1:5000", "demo", "v1")
+    assert split_image("localhost:5555/team/app:v2") == ("localhost:5555", "team/app", "v2")
+    assert split_image("ghcr.io/org/app:v3") == ("ghcr.io", "org/app", "v3")
+    assert split_image("dhh/app:v4") == ("registry-1.docker.io", "dhh/app", "v4")
+    assert split_image("app:v5") == ("registry-1.docker.io", "library/app", "v5")
+
+
+def test_the_manifest_list_is_dockers_for_docker_manifests_and_ocis_for_oci_ones() -> None:
+    import json
+
+    from kamal_nb.build_engine.registry_api import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Entry, index
+
+    body, media_type = index(
+        [Entry("amd64", "sha256:a", 10, DOCKER_MANIFEST), Entry("arm64", "sha256:b", 11, DOCKER_MANIFEST)]
+    )
+    document = json.loads(body)
+    assert media_type == DOCKER_LIST == document["mediaType"]
+    assert [(m["digest"], m["size"], m["platform"]) for m in document["manifests"]] == [
+        ("sha256:a", 10, {"architecture": "amd64", "os": "linux"}),
+        ("sha256:b", 11, {"architecture": "arm64", "os": "linux"}),
+    ]
+    assert index([Entry("amd64", "sha256:a", 10, OCI_MANIFEST)])[1] == OCI_INDEX
