@@ -312,6 +312,8 @@ def pull_image(
     `then`: commands to send after a host's pull in the same round trip (a deploy takes the lock
     so); they run only if the pull succeeded there, and the answers to them go into `answers`.
     """
+    if ctx.config.registry.local:  # Kamal's words
+        rec.say(f"Setting up local registry port forwarding to {', '.join(ctx.selection.app_hosts)}...")
     with local_registry_forwards(ctx, ctx.selection.app_hosts):  # a local registry: for the pulls only
         return _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
 

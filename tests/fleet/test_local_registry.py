@@ -124,6 +124,9 @@ def test_deploy_through_the_local_registry_and_port_forwarding(
         deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes")
         assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
         assert "docker pull localhost:5555/demo:l1" in deploy.stdout
+        assert (
+            f"Setting up local registry port forwarding to {', '.join(h.ip for h in fleet.hosts)}..." in deploy.stdout
+        )
         assert "docker login" not in deploy.stdout  # a local registry needs no login anywhere
         for host in fleet.hosts[:2]:
             assert version_of(host.ip) == "l1"
@@ -144,6 +147,33 @@ def test_deploy_through_the_local_registry_and_port_forwarding(
                 client.images.pull("localhost:5555/demo", tag="l1")
         finally:
             client.close()
+        # the real Kamal 2.11, run the same way (`deploy -P` needs no buildx), pulls the version
+        # kamal_nb pushed through a forward of its own, from the same registry container
+        fleet_control.reset_hosts()
+        _proxy_image_on_hosts(fleet)
+        home = project / ".home"
+        home.mkdir(exist_ok=True)
+        binary = kamal_binary()
+        assert binary is not None
+        real = _in_local_node(
+            fleet_control,
+            fleet,
+            project,
+            "env",
+            f"HOME={home}",
+            "SSH_AUTH_SOCK=",
+            binary,
+            "deploy",
+            "-P",
+            "--version",
+            "l1",
+        )
+        assert real.returncode == 0, real.stdout[-3000:] + real.stderr[-3000:]
+        hosts = ", ".join(h.ip for h in fleet.hosts)
+        assert f"Setting up local registry port forwarding to {hosts}..." in real.stdout
+        assert "docker pull localhost:5555/demo:l1" in real.stdout
+        assert version_of(fleet.hosts[0].ip) == "l1"
+        assert all(_listening(fleet_control, f"h{i}") == "" for i in range(1, len(fleet.hosts) + 1))
     finally:
         remove = _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
     assert remove.returncode == 0, remove.stdout + remove.stderr
