@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from kamal_nb.fleet.forward import RemoteForward
@@ -26,8 +27,17 @@ def registry_forwards(pool: Forwarding, hosts: Sequence[str], port: int) -> Iter
     """PORT on each host's loopback forwarded to 127.0.0.1:PORT here, while the block runs."""
     opened: dict[str, RemoteForward] = {}
     try:
-        for host in hosts:
-            opened[host] = pool.forward_remote(host, port, ("127.0.0.1", port))
+        # opened on all hosts at once: a host not connected yet costs a connection's round trips
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts))), thread_name_prefix="kamal-nb-fwd") as pool_:
+            futures = {host: pool_.submit(pool.forward_remote, host, port, ("127.0.0.1", port)) for host in hosts}
+            errors: list[BaseException] = []
+            for host, future in futures.items():
+                try:
+                    opened[host] = future.result()
+                except Exception as error:  # closed below with the others; the first is raised
+                    errors.append(error)
+        if errors:
+            raise errors[0]
         yield opened
     finally:
         for forward in opened.values():

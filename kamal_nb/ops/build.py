@@ -163,7 +163,7 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
             ensure_local_registry(ctx)
         run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
         # a remote engine reaches a local registry through a forward on its own host
-        with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else []):
+        with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else [], engine.ssh_pool):
             _build_and_push(
                 ctx, engine, image, [latest], secrets, no_cache=no_cache, arch=arches[0] if arches else None
             )

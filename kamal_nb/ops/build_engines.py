@@ -80,6 +80,7 @@ class BuildEngine:
     client: docker.DockerClient
     arch: str = ""
     ssh_host: str | None = None  # the host whose SSH connection reaches a remote engine
+    ssh_pool: Any = None  # the pool holding that connection (its user and port may be the builder URL's)
 
 
 def local_docker_host(ctx: Context) -> str | None:
@@ -154,7 +155,8 @@ def _remote(ctx: Context, url: str, *, timeout: int) -> Iterator[BuildEngine]:
         client = _bridge_client(bridge, target, timeout)
         try:
             version = _checked(client, target.where, bridge.errors)
-            yield BuildEngine(bridge.url, f"remote engine {url}", True, client, engine_arch(version), target.host)
+            arch = engine_arch(version)
+            yield BuildEngine(bridge.url, f"remote engine {url}", True, client, arch, target.host, pool)
         finally:
             client.close()
 
@@ -248,9 +250,10 @@ def ensure_local_registry(ctx: Context) -> None:
 
 
 @contextlib.contextmanager
-def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...]) -> Iterator[None]:
+def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...], pool: Any = None) -> Iterator[None]:
     """With a local registry: its port forwarded from each of ``hosts`` to this machine while the
-    block runs (the hosts' pulls, a remote engine's push); nothing otherwise."""
+    block runs (the hosts' pulls, a remote engine's push); nothing otherwise. ``pool``: where the
+    hosts' connections are (the operation's own by default)."""
     registry = ctx.config.registry
     if not registry.local or not hosts:
         yield
@@ -259,7 +262,7 @@ def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...]) ->
     from kamal_nb.fleet.forward import ForwardError
     from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 
-    pool = ctx.runner.pool
+    pool = pool if pool is not None else ctx.runner.pool
     port = registry.local_port
     if not isinstance(pool, ConnectionPool) or port is None:
         raise LocalRegistryError(f"a local registry ({registry.server}) needs SSH hosts, not the sandbox backend")

@@ -76,7 +76,7 @@ def push_multiarch(
         run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
         for arch in arches:
             engine = engines[arch]
-            with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else []):
+            with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else [], engine.ssh_pool):
                 build(ctx, engine, f"{image}-{arch}", (), secrets, no_cache=no_cache, arch=arch)
         put_manifest_list(ctx, engines[arches[0]], image, [latest], arches)
 

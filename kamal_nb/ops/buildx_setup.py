@@ -150,8 +150,11 @@ def _info(ctx: Context) -> Command:
 
 
 def _details_plan(ctx: Context, args: Args) -> Plan:
+    engines = tuple(f"kamal_nb: {line}" for line in engine_plan(ctx).lines())
     return Plan(
-        "build details", (PlannedStep(LOCAL, _info(ctx), note=NOTE),), (f"prints Builder: {builder_name(ctx)}",)
+        "build details",
+        (PlannedStep(LOCAL, _info(ctx), note=NOTE),),
+        (f"prints Builder: {builder_name(ctx)}", *engines),
     )
 
 
