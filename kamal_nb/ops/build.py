@@ -314,8 +314,11 @@ def pull_image(
     """
     if ctx.config.registry.local:  # Kamal's words
         rec.say(f"Setting up local registry port forwarding to {', '.join(ctx.selection.app_hosts)}...")
-    with local_registry_forwards(ctx, ctx.selection.app_hosts):  # a local registry: for the pulls only
-        return _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
+    with local_registry_forwards(ctx, ctx.selection.app_hosts) as unreachable:  # for the pulls only
+        pulled = _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
+    if not pulled and unreachable:
+        rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
+    return pulled
 
 
 def _pull_image(

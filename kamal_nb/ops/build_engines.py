@@ -250,13 +250,14 @@ def ensure_local_registry(ctx: Context) -> None:
 
 
 @contextlib.contextmanager
-def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...], pool: Any = None) -> Iterator[None]:
+def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...], pool: Any = None) -> Iterator[list[str]]:
     """With a local registry: its port forwarded from each of ``hosts`` to this machine while the
     block runs (the hosts' pulls, a remote engine's push); nothing otherwise. ``pool``: where the
-    hosts' connections are (the operation's own by default)."""
+    hosts' connections are (the operation's own by default). Yields a list that, once the block is
+    over, holds why a forwarded connection could not reach the registry here (it was not running)."""
     registry = ctx.config.registry
     if not registry.local or not hosts:
-        yield
+        yield []
         return
     from kamal_nb.build_engine.local_registry import registry_forwards
     from kamal_nb.fleet.forward import ForwardError
@@ -266,8 +267,13 @@ def local_registry_forwards(ctx: Context, hosts: list[str] | tuple[str, ...], po
     port = registry.local_port
     if not isinstance(pool, ConnectionPool) or port is None:
         raise LocalRegistryError(f"a local registry ({registry.server}) needs SSH hosts, not the sandbox backend")
-    try:
-        with registry_forwards(pool, hosts, port):
-            yield
-    except (HostUnreachable, ForwardError) as error:
-        raise LocalRegistryError(f"forwarding the local registry's port {port}: {error}") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            forwards = stack.enter_context(registry_forwards(pool, hosts, port))
+        except (HostUnreachable, ForwardError) as error:
+            raise LocalRegistryError(f"forwarding the local registry's port {port}: {error}") from None
+        unreachable: list[str] = []
+        try:
+            yield unreachable
+        finally:
+            unreachable += [error for forward in forwards.values() for error in forward.errors]

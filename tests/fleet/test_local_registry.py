@@ -28,6 +28,13 @@ from tests.fleet.project import deploy_config, kamal_binary, write_project
 
 pytestmark = pytest.mark.fleet
 
+
+@pytest.fixture(autouse=True)
+def _own_run_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operations that change hosts log to the test's directory, never to the user's state."""
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
+
+
 APP = Path(images.__file__).parent / "app"
 PORT = 5555
 CONTAINER = "kamal-docker-registry"
@@ -248,3 +255,21 @@ def test_real_kamal_with_the_same_config(fleet_control: Fleet, fleet: FleetInfo,
         assert done.returncode != 0, said
         assert "Docker buildx plugin is not installed locally" in said, said[-2000:]
     assert _registry_container(fleet) == []  # it ran nothing on the engine
+
+
+def test_pulls_without_the_local_registry_running_say_so_and_leave_no_listener(
+    fleet_control: Fleet, fleet: FleetInfo, tmp_path: Path
+) -> None:
+    fleet_control.reset_hosts()
+    _proxy_image_on_hosts(fleet)
+    project = _project(tmp_path / "app", fleet)
+    cli = str(Path(sys.executable).parent / "kamal-nb")
+    _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
+    assert _registry_container(fleet) == []
+    done = _in_local_node(fleet_control, fleet, project, cli, "deploy", "-P", "--version", "l1", "--yes")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert f"The hosts' pulls reached no local registry: 127.0.0.1:{PORT} on this machine" in said, said[-3000:]
+    assert "Start it with `kamal registry setup`" in said
+    for index in range(1, len(fleet.hosts) + 1):
+        assert _listening(fleet_control, f"h{index}") == ""

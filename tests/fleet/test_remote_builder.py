@@ -27,6 +27,13 @@ from tests.fleet.project import deploy_config, real_kamal, write_project
 
 pytestmark = pytest.mark.fleet
 
+
+@pytest.fixture(autouse=True)
+def _own_run_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operations that change hosts log to the test's directory, never to the user's state."""
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
+
+
 APP = Path(images.__file__).parent / "app"
 BUILD_TOKEN = "remote-build-token-5e4d3c2b1a"
 DOCKERFILE = """\

@@ -34,6 +34,12 @@ from tests.fleet.project import deploy_config, write_project
 pytestmark = pytest.mark.fleet
 
 
+@pytest.fixture(autouse=True)
+def _own_run_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operations that change hosts log to the test's directory, never to the user's state."""
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
+
+
 def _client(socket: str):  # type: ignore[no-untyped-def]
     import docker
 

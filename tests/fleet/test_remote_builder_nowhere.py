@@ -22,6 +22,13 @@ from tests.fleet.project import deploy_config, write_project
 
 pytestmark = pytest.mark.fleet
 
+
+@pytest.fixture(autouse=True)
+def _own_run_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operations that change hosts log to the test's directory, never to the user's state."""
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "runs.jsonl"))
+
+
 NOWHERE = "unix:///nonexistent/kamal-nb-test/docker.sock"
 WHAT_TO_DO = (
     "Set builder.remote (ssh://USER@HOST) in config/deploy.yml, start Docker here (or point DOCKER_HOST at an "
