@@ -183,6 +183,7 @@ def _build_and_push(
 ) -> None:
     """Build ``image`` for ``arch`` on ``engine``, tag it ``also`` too, and push them all."""
     import docker
+    import requests
 
     config = ctx.config
     data, dockerfile, origin = build_context(ctx)
@@ -247,6 +248,8 @@ def _build_and_push(
                     raise BuildError(f"pushing {reference} failed: {redact(str(status['error']))}")
     except (docker.errors.APIError, SessionError) as error:
         raise BuildError(f"building {image} failed: {redact(str(error))}") from None
+    except requests.exceptions.RequestException as error:  # the engine's connection broke (an SSH drop)
+        raise BuildError(f"building {image} on the {engine.name} failed: the connection broke ({error})") from None
     except BuildError:
         events.publish(Finished(LOCAL, 0, 1, time.monotonic() - started))
         raise
