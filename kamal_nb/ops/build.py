@@ -7,8 +7,11 @@ then pushes both with the registry login (the credentials go to the engine, neve
 With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
 secret through a session that only kamal_nb's memory and the engine connection see
 (kamal_nb.build_engine.buildkit). With `builder.remote` (and no local arch to build) the build runs on
-that host's engine, reached over SSH (kamal_nb.ops.build_engines), always on its BuildKit. Multi-arch,
-hybrid, cloud and pack builders need docker buildx, which kamal_nb cannot drive: they are refused clearly.
+that host's engine, reached over SSH (kamal_nb.ops.build_engines), always on its BuildKit. Multi-arch
+and hybrid builds put each arch on an engine of that arch, then a manifest list (build_multiarch).
+Cloud and pack builders need docker buildx or pack, which kamal_nb cannot drive: they are refused clearly.
+With a local registry (`localhost:PORT`) it is started first, and the hosts pull through SSH remote
+port forwarding opened for the pulls only.
 
 Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
 then audit, `docker image rm --force`, `docker pull`, and the service-label check, in one round trip.

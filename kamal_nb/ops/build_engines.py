@@ -3,8 +3,8 @@ default socket) or ``builder.remote``'s, reached over kamal_nb's own SSH connect
 
 Kamal's choice, without buildx: the arches ``builder.arch`` asks for are split into local arches
 (the machine's own, unless ``builder.local: false``) and remote arches (the rest, when there is a
-``builder.remote``). A single arch is built where it falls; both at once (hybrid, multi-arch) need a
-manifest list that kamal_nb does not push yet, so that is refused in one line.
+``builder.remote``). A single arch is built where it falls (``open_engine``); several (multi-arch,
+hybrid) each on an engine of that arch (``open_engines``, kamal_nb.ops.build_multiarch).
 """
 
 from __future__ import annotations
@@ -134,7 +134,10 @@ def _remote(ctx: Context, url: str, *, timeout: int) -> Iterator[BuildEngine]:
     except RemoteEngineError as error:
         raise EngineUnavailable(str(error)) from None
     if target is None:  # tcp:// or unix://: the SDK and the session reach it as they reach DOCKER_HOST
-        client = docker.DockerClient(base_url=url, timeout=timeout)
+        try:
+            client = docker.DockerClient(base_url=url, timeout=timeout)
+        except docker.errors.DockerException as error:
+            raise EngineUnavailable(f"cannot reach the Docker engine at builder.remote {url}: {_why(error)}") from None
         try:
             version = _checked(client, url, [])
             yield BuildEngine(url, f"remote engine {url}", True, client, engine_arch(version))
@@ -168,7 +171,7 @@ def _bridge_client(bridge: EngineBridge, target: SshEngine, timeout: int) -> doc
         return docker.DockerClient(base_url=bridge.url, timeout=timeout)
     except docker.errors.DockerException as error:
         said = f" ({bridge.errors[-1]})" if bridge.errors else ""
-        raise EngineUnavailable(f"cannot reach the Docker engine of {target.where}{said}: {error}") from None
+        raise EngineUnavailable(f"cannot reach the Docker engine of {target.where}{said}: {_why(error)}") from None
 
 
 def _checked(client: docker.DockerClient, where: str, errors: list[str]) -> dict[str, Any]:
@@ -181,13 +184,7 @@ def _checked(client: docker.DockerClient, where: str, errors: list[str]) -> dict
 @contextlib.contextmanager
 def open_engine(ctx: Context, *, timeout: int = 600) -> Iterator[BuildEngine]:
     """The engine that builds the (single) arch this config asks for, open for the build and push."""
-    plan = engine_plan(ctx)
-    if plan.local_arches and plan.remote_arches:
-        raise EngineUnavailable(
-            f"a hybrid build ({', '.join(plan.local_arches)} here, {', '.join(plan.remote_arches)} on "
-            f"{plan.remote}) needs a multi-arch manifest, which kamal_nb does not push yet: build one arch "
-            "(builder.arch) or set builder.local: false"
-        )
+    plan = engine_plan(ctx)  # one arch: built here or on builder.remote (several: open_engines)
     if plan.remote_builds:
         assert plan.remote is not None
         with _remote(ctx, plan.remote, timeout=timeout) as engine:
