@@ -18,6 +18,7 @@ import pytest
 
 from kamal_nb.fleet.events import HostEvent, Output, Started
 from kamal_nb.ops.build_engines import EngineUnavailable
+from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.session import Session
 from kamal_nb.testing import images
@@ -116,6 +117,8 @@ def test_remote_builder_builds_on_the_fleet_host_and_deploys_without_a_local_eng
         assert f"remote engine ssh://root@{builder.ip} builds: amd64" in str(details)
         result = run(session, ("deploy",), version="r1")
         assert result.ok, str(result)
+        # one SSH connection per host, the builder's included: the build rode the warm one to h3
+        assert session.context(GlobalOptions(version="r1")).runner.pool.opened == len(fleet.hosts)
     finally:
         session.close()
 
