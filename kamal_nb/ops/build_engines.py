@@ -99,9 +99,14 @@ def _why(error: BaseException) -> str:
 
 
 def _nowhere(ctx: Context, reason: str) -> EngineUnavailable:
-    config = ctx.session.root / "config/deploy.yml"
-    shown = os.path.relpath(config, ctx.session.root) if config.exists() else "config/deploy.yml"
-    return EngineUnavailable(NOWHERE_TO_BUILD.format(reason=reason, config=shown))
+    remote = ctx.config.builder.remote
+    if remote:  # Kamal builds the machine's own arch here unless told not to
+        return EngineUnavailable(
+            f"Nothing to build on: {reason}, and {', '.join(engine_plan(ctx).local_arches)} is built here "
+            f"(this machine's arch). Set builder.local: false to build it on {remote}, start Docker here, "
+            "or deploy a version already pushed with -P/--skip-push --version VERSION"
+        )
+    return EngineUnavailable(NOWHERE_TO_BUILD.format(reason=reason, config=ctx.options.config_file))
 
 
 def _local(ctx: Context, *, timeout: int) -> BuildEngine:
