@@ -185,8 +185,8 @@ def check_engine(client: docker.DockerClient, where: str, errors: list[str] | No
     try:
         version: dict[str, Any] = client.version()
     except (docker.errors.DockerException, OSError) as error:
-        said = f" ({errors[-1]})" if errors else ""
-        raise RemoteEngineError(f"cannot reach the Docker engine of {where}{said}: {error}") from None
+        said = errors[-1] if errors else str(error)  # what the host said is clearer
+        raise RemoteEngineError(f"cannot reach the Docker engine of {where}: {said}") from None
     api = str(version.get("ApiVersion") or "0")
     if _api_version(api) < MIN_API:
         need = ".".join(map(str, MIN_API))

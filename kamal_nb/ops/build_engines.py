@@ -175,8 +175,8 @@ def _bridge_client(bridge: EngineBridge, target: SshEngine, timeout: int) -> doc
     try:
         return docker.DockerClient(base_url=bridge.url, timeout=timeout)
     except docker.errors.DockerException as error:
-        said = f" ({bridge.errors[-1]})" if bridge.errors else ""
-        raise EngineUnavailable(f"cannot reach the Docker engine of {target.where}{said}: {_why(error)}") from None
+        said = bridge.errors[-1] if bridge.errors else _why(error)  # what the host said is clearer
+        raise EngineUnavailable(f"cannot reach the Docker engine of {target.where}: {said}") from None
 
 
 def _checked(client: docker.DockerClient, where: str, errors: list[str]) -> dict[str, Any]:
