@@ -582,7 +582,7 @@ class _HelpAction(argparse.Action):
 
 class _VersionAction(_HelpAction):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
-        from kamal_nb import KAMAL_COMPAT_VERSION, __version__
+        from kamal_nb.version import KAMAL_COMPAT_VERSION, __version__
 
         raise HelpRequested(f"kamal-nb {__version__} (Kamal {KAMAL_COMPAT_VERSION})\n")
 
@@ -674,7 +674,7 @@ def _add_commands(parser: KamalArgumentParser, group: Command, path: tuple[str, 
 
 def build_parser(prog: str = "kamal-nb") -> KamalArgumentParser:
     """The whole tree; ``prog`` names it in usage and errors (``kamal-nb`` or ``%kamal``)."""
-    from kamal_nb import KAMAL_COMPAT_VERSION
+    from kamal_nb.version import KAMAL_COMPAT_VERSION
 
     parser = KamalArgumentParser(
         prog=prog,
