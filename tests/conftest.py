@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -36,20 +37,21 @@ _saved_env: dict[str, str | None] = {}
 _test_home: Path | None = None
 
 
-def _run_log_stamp() -> tuple[int, int] | None:
+def _run_log_size() -> int:
     try:
-        stat = USER_RUN_LOG.stat()
+        return USER_RUN_LOG.stat().st_size
     except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
+        return 0
 
 
-_user_run_log_before = _run_log_stamp()
+_user_run_log_size = _run_log_size()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _test_home
     _test_home = Path(tempfile.mkdtemp(prefix="kamal-nb-test-home-"))
+    # removed at exit, after IPython's own exit handlers (registered later, run earlier) wrote its history
+    atexit.register(shutil.rmtree, _test_home, ignore_errors=True)
     _saved_env.update({name: os.environ.get(name) for name in _ISOLATED})
     os.environ.pop("KAMAL_NB_RUN_LOG", None)
     os.environ["HOME"] = str(_test_home)
@@ -68,18 +70,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    if _test_home is not None:
-        shutil.rmtree(_test_home, ignore_errors=True)
+
+
+def _our_runs_in_the_user_run_log(session: pytest.Session) -> list[str]:
+    """Lines this test run appended to the user's run log: those of projects in its own directories
+    (other test runs on the machine may write there at the same time: they are not ours to judge)."""
+    if _run_log_size() <= _user_run_log_size:
+        return []
+    with USER_RUN_LOG.open("rb") as log:
+        log.seek(_user_run_log_size)
+        appended = log.read().decode(errors="replace").splitlines()
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # pytest sets it
+    ours = [str(basetemp), str(REPO), str(_test_home)]
+    return [line for line in appended if any(f'"project": "{where}' in line for where in ours)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A test run that wrote the user's own run log fails, whichever test did it."""
-    if _run_log_stamp() != _user_run_log_before:
+    leaked = _our_runs_in_the_user_run_log(session)
+    if leaked:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()
-            reporter.write_line(f"FAILED: this test run wrote the user's run log {USER_RUN_LOG}", red=True)
+            reporter.write_line(
+                f"FAILED: this test run wrote {len(leaked)} line(s) to the user's run log {USER_RUN_LOG}"
+            )
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ def docker_on(sandbox: SandboxInfo, host: str, command: str) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_kamal_commands_across_three_hosts(sandbox: SandboxInfo, config: Config, runner: FleetRunner) -> None:
     hosts = [WEB1, WEB2, JOBS]
     login = Registry(config).login()
@@ -229,6 +230,7 @@ def test_the_views_choose_the_backend_from_the_environment(
     assert not isinstance(Session(root=sandbox.project, env={}).context(GlobalOptions()).runner.pool, SandboxPool)
 
 
+@pytest.mark.slow
 def test_read_only_operations_and_the_lock(sandbox: SandboxInfo, config: Config) -> None:
     session = Session(root=sandbox.project, env={}, backend=sandbox_backend(sandbox.root))
     ctx = session.context(GlobalOptions(version="v1"))
@@ -300,6 +302,7 @@ def test_state_gathering_on_the_sandbox(sandbox: SandboxInfo, config: Config) ->
     session.close()
 
 
+@pytest.mark.slow
 def test_build_and_push_then_deploy_rollback_on_the_sandbox(sandbox: SandboxInfo) -> None:
     """The demo's whole story runs on the sandbox: build v3 into its registry, deploy, roll back."""
     pytest.importorskip("kamal_nb.ops.deploy")
