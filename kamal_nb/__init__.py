@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__version__ = "0.1.0"
+from kamal_nb.version import KAMAL_COMPAT_VERSION, __version__
 
-# The Kamal release whose configuration, host commands and host state kamal_nb reproduces.
-KAMAL_COMPAT_VERSION = "2.12.0"
+__all__ = ["KAMAL_COMPAT_VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

@@ -95,7 +95,7 @@ class ConnectionPool:
         from fabric import Config, Connection
         from fabric.runners import Remote
 
-        from kamal_nb.fleet.runner import unbuffered
+        from kamal_nb.fleet.unbuffered import unbuffered
 
         settings = self.settings
         config = Config(
