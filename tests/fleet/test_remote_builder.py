@@ -166,3 +166,58 @@ def test_real_kamal_with_the_same_config_needs_buildx(fleet: FleetInfo, tmp_path
     said = done.stdout + done.stderr
     assert done.returncode != 0
     assert "buildx" in said, said[-2000:]
+
+
+TARGETED = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE} AS base
+COPY note.txt /note.txt
+FROM base AS chosen
+ARG FLAVOUR=none
+RUN echo "$FLAVOUR" > /flavour
+LABEL service=demo stage=chosen
+FROM base AS other
+LABEL service=demo stage=other
+"""
+
+
+def test_the_working_tree_a_dockerfile_path_a_target_and_args_build_the_same_on_the_remote_engine(
+    fleet_control: Fleet, fleet: FleetInfo, tmp_path: Path
+) -> None:
+    builder = fleet.hosts[2]
+    _pull_base(fleet, builder.docker_socket)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "docker").mkdir()
+    (project / "docker" / "App.Dockerfile").write_text(TARGETED)
+    (project / "note.txt").write_text("committed\n")
+    config = deploy_config(
+        fleet,
+        builder={
+            "arch": "amd64",
+            "local": False,
+            "remote": f"ssh://root@{builder.ip}",
+            "context": ".",
+            "dockerfile": "docker/App.Dockerfile",
+            "target": "chosen",
+            "args": {"BASE_IMAGE": f"{fleet.registry}/base/busybox:latest", "FLAVOUR": "remote-arg"},
+        },
+    )
+    write_project(project, fleet, config)
+    (project / "note.txt").write_text("from the working tree\n")  # not committed: context "." takes it
+    session = Session(root=project, env={**os.environ, "DOCKER_HOST": NOWHERE})
+    try:
+        result = run(session, ("build", "push"), version="r3")
+        assert result.ok, str(result)
+    finally:
+        session.close()
+    import docker
+
+    client = docker.DockerClient(base_url=builder.docker_socket, timeout=60)
+    try:
+        image = client.images.get(f"{fleet.registry}/demo:r3")
+        assert image.labels["stage"] == "chosen"
+        out = client.containers.run(image.id, ["sh", "-c", "cat /note.txt /flavour"], remove=True)
+    finally:
+        client.close()
+    assert out.decode().splitlines() == ["from the working tree", "remote-arg"]
