@@ -217,7 +217,7 @@ def test_the_working_tree_a_dockerfile_path_a_target_and_args_build_the_same_on_
     try:
         image = client.images.get(f"{fleet.registry}/demo:r3")
         assert image.labels["stage"] == "chosen"
-        out = client.containers.run(image.id, ["sh", "-c", "cat /note.txt /flavour"], remove=True)
+        out = client.containers.run(image, ["sh", "-c", "cat /note.txt /flavour"], remove=True)
     finally:
         client.close()
     assert out.decode().splitlines() == ["from the working tree", "remote-arg"]
