@@ -11,17 +11,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__version__ = "0.1.0"
+from kamal_nb.version import KAMAL_COMPAT_VERSION, __version__
 
-
-def __getattr__(name: str) -> str:
-    # KAMAL_COMPAT_VERSION is defined by the configuration layer (kamal_nb.config.version), which uses
-    # it; read on demand so that `import kamal_nb` stays cheap and the config never imports the root.
-    if name == "KAMAL_COMPAT_VERSION":
-        from kamal_nb.config.version import KAMAL_COMPAT_VERSION
-
-        return KAMAL_COMPAT_VERSION
-    raise AttributeError(f"module 'kamal_nb' has no attribute {name!r}")
+__all__ = ["KAMAL_COMPAT_VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

@@ -56,10 +56,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:
     """Run one parsed command against a session in ``root`` (the current directory)."""
+    import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
     from kamal_nb.config.errors import ConfigError
     from kamal_nb.config.secret_adapters import AdapterError
     from kamal_nb.fleet import HostFailures
-    from kamal_nb.notebook.live import TextView
     from kamal_nb.ops import catalog
     from kamal_nb.ops.errors import OperationError
     from kamal_nb.ops.local_result import LocalResult
@@ -68,14 +68,22 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     from kamal_nb.ops.selection import SelectionError
     from kamal_nb.ops.session import Session
     from kamal_nb.redaction import redact
+    from kamal_nb.text_view import TextView
 
     name = f"kamal-nb {invocation.name}"
     if invocation.path == ("version",):
-        from kamal_nb import KAMAL_COMPAT_VERSION, __version__
+        from kamal_nb.version import KAMAL_COMPAT_VERSION, __version__
 
         out.write(f"kamal-nb {__version__} (Kamal {KAMAL_COMPAT_VERSION})\n")
         return 0
-    session = Session(root=root or Path.cwd())
+    from kamal_nb.sandbox.backend import backend_from_env
+
+    try:
+        backend = backend_from_env()
+    except ValueError as error:
+        err.write(f"{name}: {error}\n")
+        return 2
+    session = Session(root=root or Path.cwd(), backend=backend)
     ctx = session.context(invocation.options())
     view = TextView(out, quiet=ctx.options.quiet, verbose=ctx.options.verbose)
     unsubscribe = session.events.subscribe(view)

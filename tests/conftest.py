@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +25,84 @@ TEST_FLEET = (
 )
 FLEET_HOSTS = 3
 _timings: dict[str, float] = {}
+
+
+# -- the user's machine stays alone -----------------------------------------------------------------
+# Every test, and every process a test starts (kamal-nb, notebook kernels, the real Kamal), sees a HOME
+# and XDG directories of the test run's own: kamal_nb's run log ($XDG_STATE_HOME/kamal_nb/runs.jsonl),
+# IPython's history, git's and docker's user config land there, never in the user's home.
+USER_RUN_LOG = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "kamal_nb" / "runs.jsonl"
+_ISOLATED = ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "KAMAL_NB_RUN_LOG")
+_saved_env: dict[str, str | None] = {}
+_test_home: Path | None = None
+
+
+def _run_log_size() -> int:
+    try:
+        return USER_RUN_LOG.stat().st_size
+    except OSError:
+        return 0
+
+
+_user_run_log_size = _run_log_size()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _test_home
+    _test_home = Path(tempfile.mkdtemp(prefix="kamal-nb-test-home-"))
+    # removed at exit, after IPython's own exit handlers (registered later, run earlier) wrote its history
+    atexit.register(shutil.rmtree, _test_home, ignore_errors=True)
+    _saved_env.update({name: os.environ.get(name) for name in _ISOLATED})
+    os.environ.pop("KAMAL_NB_RUN_LOG", None)
+    os.environ["HOME"] = str(_test_home)
+    for name, where in (
+        ("STATE", ".local/state"),
+        ("CONFIG", ".config"),
+        ("CACHE", ".cache"),
+        ("DATA", ".local/share"),
+    ):
+        os.environ[f"XDG_{name}_HOME"] = str(_test_home / where)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _our_runs_in_the_user_run_log(session: pytest.Session) -> list[str]:
+    """Lines this test run appended to the user's run log: those of projects in its own directories
+    (other test runs on the machine may write there at the same time: they are not ours to judge)."""
+    if _run_log_size() <= _user_run_log_size:
+        return []
+    with USER_RUN_LOG.open("rb") as log:
+        log.seek(_user_run_log_size)
+        appended = log.read().decode(errors="replace").splitlines()
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # pytest sets it
+    ours = [str(basetemp), str(REPO), str(_test_home)]
+    return [line for line in appended if any(f'"project": "{where}' in line for where in ours)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test run that wrote the user's own run log fails, whichever test did it."""
+    leaked = _our_runs_in_the_user_run_log(session)
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(
+                f"FAILED: this test run wrote {len(leaked)} line(s) to the user's run log {USER_RUN_LOG}"
+            )
+
+
+@pytest.fixture
+def test_home() -> Path:
+    """The HOME every test and its subprocesses see (a directory of this test run's own)."""
+    assert _test_home is not None
+    return _test_home
 
 
 def make_test_fleet() -> Fleet:

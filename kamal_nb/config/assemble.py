@@ -59,8 +59,8 @@ from kamal_nb.config.validation import (
     ValidationError,
     Validator,
 )
-from kamal_nb.config.version import KAMAL_COMPAT_VERSION
 from kamal_nb.ruby.values import RubySymbol, is_blank, is_present, is_truthy, ruby_to_s
+from kamal_nb.version import KAMAL_COMPAT_VERSION
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from kamal_nb.config.proxy import Proxy, ProxyRun
 from kamal_nb.config.registry import Registry
 from kamal_nb.config.roles import Role
 from kamal_nb.config.secret_source import SecretsSource, SecretValue
-from kamal_nb.config.shell_safety import check_version
 from kamal_nb.config.ssh import Ssh, Sshkit
+from kamal_nb.config.unquoted_tokens import check_version
 from kamal_nb.config.version import abbreviated, resolve_version
 from kamal_nb.ruby.values import ruby_to_s
 

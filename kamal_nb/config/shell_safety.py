@@ -15,81 +15,49 @@ DNS names, ``user@host``, Docker tags and references, ``${VAR}`` in volumes).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from kamal_nb.config.validation import ValidationError
+from kamal_nb.config.unquoted_tokens import (
+    ENV_KEY,
+    HOST,
+    IMAGE,
+    LABEL_KEY,
+    NAME,
+    OPTION_KEY,
+    PORT,
+    SECRET_KEY,
+    VOLUME,
+    check_destination,
+    check_token,
+    check_version,
+)
 
 if TYPE_CHECKING:
     from kamal_nb.config.env import Env
     from kamal_nb.config.model import Config
 
-# What each kind of unquoted token may contain: no whitespace, quotes, `;&|<>()`, backticks, `\`, `*?`.
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_HOST = re.compile(r"[A-Za-z0-9_.:@%\[\]-]+")
-# Docker's tag grammar (128 characters at most); git commits and `_uncommitted_<hex>` fit it
-_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_ENV_KEY = re.compile(r"[A-Za-z0-9_.-]+")
-_SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?")
-_LABEL_KEY = re.compile(r"[A-Za-z0-9_./-]+")
-_OPTION_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_VOLUME = re.compile(r"[A-Za-z0-9_.:/@%+=,~${}-]+")
-_PORT = re.compile(r"[A-Za-z0-9_.:/\[\]-]+")
-_IMAGE = re.compile(r"[A-Za-z0-9_.:/@-]+")
-
-_ALLOWED = {
-    _NAME: "letters, digits, '_', '.', '-'",
-    _HOST: "letters, digits and '_.:@%[]-'",
-    _VERSION: "a Docker tag: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
-    _ENV_KEY: "letters, digits, '_', '.', '-'",
-    _SECRET_KEY: "letters, digits, '_', '.', '-', and one ':' before an alias",
-    _LABEL_KEY: "letters, digits and '_./-'",
-    _OPTION_KEY: "letters, digits, '_', '-'",
-    _VOLUME: "letters, digits and '_.:/@%+=,~-', '${VAR}'",
-    _PORT: "letters, digits and '_.:/[]-'",
-    _IMAGE: "letters, digits and '_.:/@-'",
-}
-
-
-def _check(value: str, pattern: re.Pattern[str], what: str, key: str) -> None:
-    if not pattern.fullmatch(value) or (pattern is _VOLUME and "$(" in value):
-        raise ValidationError(
-            f"{key}: {what} {value!r} would reach the host's shell unquoted (as Kamal sends it), "
-            f"so kamal_nb refuses it; allowed: {_ALLOWED[pattern]}",
-            key=key,
-        )
-
-
-def check_version(version: str) -> None:
-    _check(version, _VERSION, "version", "version")
-
-
-def check_destination(destination: str | None) -> None:
-    if destination is not None:
-        _check(destination, _NAME, "destination", "destination")
-
 
 def _env(env: Env, key: str) -> None:
     for name in env.clear:
-        _check(name, _ENV_KEY, "env name", f"{key}/clear")
+        check_token(name, ENV_KEY, "env name", f"{key}/clear")
     for name in env.secret_keys:
-        _check(name, _SECRET_KEY, "secret env name", f"{key}/secret")
+        check_token(name, SECRET_KEY, "secret env name", f"{key}/secret")
 
 
 def _labels(labels: Mapping[str, object], key: str) -> None:
     for name in labels:
-        _check(name, _LABEL_KEY, "label name", key)
+        check_token(name, LABEL_KEY, "label name", key)
 
 
 def _options(options: Mapping[object, object], key: str) -> None:
     for name in options:
-        _check(str(name), _OPTION_KEY, "option name", key)
+        check_token(str(name), OPTION_KEY, "option name", key)
 
 
 def _volumes(volumes: Iterable[str], key: str) -> None:
     for volume in volumes:
-        _check(volume, _VOLUME, "volume", key)
+        check_token(volume, VOLUME, "volume", key)
 
 
 def check_config(config: Config) -> None:
@@ -97,31 +65,31 @@ def check_config(config: Config) -> None:
     check_destination(config.destination)
     if config.declared_version is not None:
         check_version(config.declared_version)
-    _check(config.image, _IMAGE, "image", "image")
+    check_token(config.image, IMAGE, "image", "image")
     _labels(config.labels, "labels")
     _volumes(config.volumes, "volumes")
     _env(config.env, "env")
     for name, env in config.env_tags.items():
         _env(env, f"env/tags/{name}")
     for role in config.roles:
-        _check(role.name, _NAME, "role name", f"servers/{role.name}")
+        check_token(role.name, NAME, "role name", f"servers/{role.name}")
         where = f"servers/{role.name}"
         for host in role.hosts:
-            _check(host, _HOST, "host", where)
+            check_token(host, HOST, "host", where)
         for env in role.envs.values():
             _env(env, f"{where}/env")
         _labels(role.labels, f"{where}/labels")
         _options(role.options, f"{where}/options")
     for accessory in config.accessories:
         where = f"accessories/{accessory.name}"
-        _check(accessory.name, _NAME, "accessory name", where)
-        _check(accessory.service_name, _NAME, "accessory service", f"{where}/service")
-        _check(accessory.image, _IMAGE, "image", f"{where}/image")
+        check_token(accessory.name, NAME, "accessory name", where)
+        check_token(accessory.service_name, NAME, "accessory service", f"{where}/service")
+        check_token(accessory.image, IMAGE, "image", f"{where}/image")
         for host in accessory.hosts:
-            _check(host, _HOST, "host", where)
+            check_token(host, HOST, "host", where)
         if accessory.port is not None:
-            _check(accessory.port, _PORT, "port", f"{where}/port")
-        _check(accessory.network, _NAME, "network", f"{where}/network")
+            check_token(accessory.port, PORT, "port", f"{where}/port")
+        check_token(accessory.network, NAME, "network", f"{where}/network")
         _env(accessory.env, f"{where}/env")
         _labels(accessory.labels, f"{where}/labels")
         _options(accessory.options, f"{where}/options")
@@ -129,3 +97,6 @@ def check_config(config: Config) -> None:
         for kind, paths in (("files", accessory.files), ("directories", accessory.directories)):
             for path in paths:
                 _volumes((path.host_path, path.container_path), f"{where}/{kind}")
+
+
+__all__ = ["check_config", "check_destination", "check_version"]

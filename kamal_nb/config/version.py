@@ -13,9 +13,6 @@ from collections.abc import Mapping
 
 from kamal_nb.config.errors import ConfigError
 
-# The Kamal release whose configuration, host commands and host state kamal_nb reproduces.
-KAMAL_COMPAT_VERSION = "2.12.0"
-
 
 def resolve_version(
     declared: str | None,

@@ -13,6 +13,8 @@ from kamal_nb.fleet.settings import SshSettings
 if TYPE_CHECKING:
     from fabric import Connection
 
+    from kamal_nb.fleet.forward import RemoteForward
+
 
 class HostUnreachable(Exception):
     """The host could not be connected to; the message says why, in a line, naming the host."""
@@ -48,6 +50,13 @@ class ConnectionPool:
             conn = self._open(host)
             self._connections[host] = conn
             return conn
+
+    def forward_remote(self, host: str, port: int, target: tuple[str, int]) -> RemoteForward:
+        """``ssh -R 127.0.0.1:PORT:TARGET`` on ``host``'s warm connection; close it when done."""
+        from kamal_nb.fleet.forward import RemoteForward
+
+        transport = self.get(host).transport
+        return RemoteForward(transport, port, target).open()
 
     def discard(self, host: str) -> None:
         """Drop ``host``'s connection (after a timeout its channel state is unknown)."""
@@ -86,7 +95,7 @@ class ConnectionPool:
         from fabric import Config, Connection
         from fabric.runners import Remote
 
-        from kamal_nb.fleet.runner import unbuffered
+        from kamal_nb.fleet.unbuffered import unbuffered
 
         settings = self.settings
         config = Config(

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
 from kamal_nb.fleet.hostkeys import HostKeyError
@@ -209,20 +209,6 @@ class _LineEmitter:
 
     def _emit(self, line: str) -> None:
         self._events.publish(Output(self._host, self._index, self._stream, redact(line)))
-
-
-def unbuffered(runner_class: type[Any]) -> type[Any]:
-    """An invoke Runner class that does not keep a copy of the whole output (invoke's own buffer,
-    which also re-joins it on every chunk): the runner's out/err streams keep what is kept."""
-
-    class Unbuffered(runner_class):  # type: ignore[misc]
-        def _handle_output(self, buffer_: list[str], hide: bool, output: Any, reader: Any) -> None:
-            for data in self.read_proc_output(reader):
-                if not hide:
-                    self.write_our_output(stream=output, string=data)
-
-    Unbuffered.__name__ = Unbuffered.__qualname__ = f"Unbuffered{runner_class.__name__}"
-    return Unbuffered
 
 
 class HostPool(Protocol):

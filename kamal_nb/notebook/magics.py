@@ -236,7 +236,13 @@ class KamalMagics(Magics):
         root = Path.cwd()
         session = self._sessions.get(root)
         if session is None:
-            session = self._sessions[root] = Session(root=root)
+            from kamal_nb.sandbox.backend import backend_from_env
+
+            try:
+                backend = backend_from_env()  # the views choose the backend, ops never do
+            except ValueError as error:
+                raise UsageError(f"kamal: {error}") from None
+            session = self._sessions[root] = Session(root=root, backend=backend)
         session.command_timeout = self.command_timeout
         session.connect_timeout = self.connect_timeout
         session.parallelism = self.parallelism
@@ -252,6 +258,7 @@ class KamalMagics(Magics):
 
     def execute(self, invocation: cli_tree.Invocation) -> Any:
         """Plan, run, or hold (needs --yes) one command; returns what to show."""
+        import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
         from kamal_nb.ops import catalog
 
         session = self.session()
@@ -291,7 +298,7 @@ class KamalMagics(Magics):
             else:
                 handle = _show(view.box, display_id=True)
         else:
-            from kamal_nb.notebook.live import TextView
+            from kamal_nb.text_view import TextView
 
             view = TextView(quiet=ctx.options.quiet, verbose=ctx.options.verbose, line_limit=self.display_limit)
         self.last_view = view

@@ -17,8 +17,8 @@ from typing import Any
 import ipywidgets as w
 
 from kamal_nb.fleet import Failed, Finished, HostEvent, Output, Started
-from kamal_nb.notebook.live import TRUNCATED
 from kamal_nb.redaction import redact
+from kamal_nb.text_view import TRUNCATED
 
 TABS_UP_TO = 6  # hosts shown as tabs; more hosts go in an accordion
 

@@ -6,8 +6,12 @@ build args, the `service` label, `--no-cache`, and tags `<repo>:<version>` and `
 then pushes both with the registry login (the credentials go to the engine, never to a file).
 With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
 secret through a session that only kamal_nb's memory and the engine connection see
-(kamal_nb.ops.buildkit_build). Multi-arch, remote, cloud and pack builders need docker buildx,
-which kamal_nb cannot drive: they are refused clearly.
+(kamal_nb.build_engine.buildkit). With `builder.remote` (and no local arch to build) the build runs on
+that host's engine, reached over SSH (kamal_nb.ops.build_engines), always on its BuildKit. Multi-arch
+and hybrid builds put each arch on an engine of that arch, then a manifest list (build_multiarch).
+Cloud and pack builders need docker buildx or pack, which kamal_nb cannot drive: they are refused clearly.
+With a local registry (`localhost:PORT`) it is started first, and the hosts pull through SSH remote
+port forwarding opened for the pulls only.
 
 Pull, on the app hosts: registry login (plus the mirror question when there are several hosts),
 then audit, `docker image rm --force`, `docker pull`, and the service-label check, in one round trip.
@@ -16,7 +20,6 @@ then audit, `docker image rm --force`, `docker pull`, and the service-label chec
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import tarfile
 import time
@@ -24,11 +27,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.commands import Builder, Server
+from kamal_nb.build_engine.session import Services, SessionError
+from kamal_nb.commands import Builder, Registry, Server
 from kamal_nb.commands.builder.base import BuilderBase
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.buildkit_session import Services, SessionError
+from kamal_nb.ops.build_engines import (
+    BuildEngine,
+    engine_plan,
+    ensure_local_registry,
+    local_registry_forwards,
+    open_engine,
+)
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
@@ -40,7 +50,7 @@ from kamal_nb.redaction import Secret, redact
 from kamal_nb.ruby.values import ruby_to_s
 
 if TYPE_CHECKING:
-    import docker
+    pass
 
 MIRROR_NONE = "error calling index: reflect: slice index out of range"
 DOCKERFILE_IN_TAR = ".kamal-nb.Dockerfile"
@@ -57,27 +67,11 @@ def _builder(ctx: Context) -> BuilderBase:
 # -- push ----------------------------------------------------------------------------------------
 
 
-def _docker_host(ctx: Context) -> str | None:
-    env = ctx.session.env if ctx.session.env is not None else os.environ
-    return env.get("DOCKER_HOST")
-
-
-def _client(ctx: Context) -> docker.DockerClient:
-    import docker
-
-    host = _docker_host(ctx)
-    return docker.DockerClient(base_url=host, timeout=600) if host else docker.DockerClient.from_env(timeout=600)
-
-
 def _unsupported(ctx: Context) -> str | None:
     config = ctx.config
     builder = Builder(config)
-    if config.builder.remote or builder.is_pack or builder.is_cloud:
-        return "remote, hybrid, pack and cloud builders need docker buildx, which kamal_nb cannot drive"
-    if len(config.builder.arches) > 1:
-        return "multi-arch builds need docker buildx, which kamal_nb cannot drive (it builds one arch on the engine)"
-    if config.registry.local:
-        return "a local registry (localhost:PORT) needs SSH port forwarding, which kamal_nb does not do yet"
+    if builder.is_pack or builder.is_cloud:
+        return "pack and cloud builders need docker buildx or pack, which kamal_nb cannot drive"
     return None
 
 
@@ -152,24 +146,56 @@ def _session_services(ctx: Context, secrets: Mapping[str, Secret], auth: Mapping
 
 def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: str = "build") -> str:
     """Build and push `<repo>:<version>` and `<repo>:latest`; returns the image reference."""
-    import docker
-
     if ctx.before_connect is not None:  # Kamal runs pre-connect at the start of a build, hosts or not
         ctx.before_connect()
     problem = _unsupported(ctx)
     if problem:
         raise BuildError(problem)
-    config = ctx.config
     builder = _builder(ctx)
     secrets = builder.secrets  # a name missing from the secrets files stops here, before the build
     image, latest = builder.absolute_image, builder.latest_image
-    run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
+    arches = ctx.config.builder.arches
+    if len(arches) > 1:
+        from kamal_nb.ops.build_multiarch import push_multiarch
+
+        push_multiarch(ctx, image, latest, secrets, no_cache=no_cache, command=command, build=_build_and_push)
+        rec.say(f"Built and pushed {image} and {latest} for {', '.join(arches)}")
+        return image
+    with open_engine(ctx) as engine:  # before the hook: nothing runs when there is nowhere to build
+        if ctx.config.registry.local:
+            ensure_local_registry(ctx)
+        run_hook(ctx, "pre-build", command=command, subcommand="push" if command == "build" else None)
+        # a remote engine reaches a local registry through a forward on its own host
+        with local_registry_forwards(ctx, [engine.ssh_host] if engine.ssh_host else [], engine.ssh_pool):
+            _build_and_push(
+                ctx, engine, image, [latest], secrets, no_cache=no_cache, arch=arches[0] if arches else None
+            )
+    rec.say(f"Built and pushed {image} and {latest}")
+    return image
+
+
+def _build_and_push(
+    ctx: Context,
+    engine: BuildEngine,
+    image: str,
+    also: Sequence[str],
+    secrets: Mapping[str, Secret],
+    *,
+    no_cache: bool,
+    arch: str | None,
+) -> None:
+    """Build ``image`` for ``arch`` on ``engine``, tag it ``also`` too, and push them all."""
+    import docker
+    import requests
+
+    config = ctx.config
     data, dockerfile, origin = build_context(ctx)
     events = ctx.session.events
-    how = f"BuildKit with {len(secrets)} build secret(s)" if secrets else "Docker SDK"
-    events.publish(Started(LOCAL, 0, f"build {image} from {origin} ({how}, {_docker_host(ctx) or 'local engine'})"))
+    buildkit = bool(secrets) or engine.remote  # a remote engine builds on its BuildKit, as buildx would
+    how = f"BuildKit with {len(secrets)} build secret(s)" if secrets else "BuildKit" if buildkit else "Docker SDK"
+    events.publish(Started(LOCAL, 0, f"build {image} from {origin} ({how}, {engine.name})"))
     started = time.monotonic()
-    client = _client(ctx)
+    client = engine.client
     registry = config.registry
     username = registry.username(config.secrets)
     password = registry.password(config.secrets)
@@ -181,7 +207,6 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
         if auth["username"]:
             # kept in the client's memory for this build (FROM pulls) and the pushes; no file written
             client.login(auth["username"], auth["password"], registry=registry.server)
-        arches = config.builder.arches
         kwargs: dict[str, Any] = {
             "fileobj": io.BytesIO(data),
             "custom_context": True,
@@ -196,14 +221,14 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
         }
         if config.builder.target:
             kwargs["target"] = config.builder.target
-        if arches:
-            kwargs["platform"] = f"linux/{arches[0]}"
+        if arch:
+            kwargs["platform"] = f"linux/{arch}"
         log: list[str] = []
-        if secrets:
-            from kamal_nb.ops.buildkit_build import buildkit_build
+        if buildkit:
+            from kamal_nb.build_engine.buildkit import buildkit_build
 
             services = _session_services(ctx, secrets, auth)
-            chunks = buildkit_build(client, _docker_host(ctx), kwargs, services, name=config.service, shared_key=image)
+            chunks = buildkit_build(client, engine.url, kwargs, services, name=config.service, shared_key=image)
         else:
             chunks = client.api.build(**kwargs)
         for chunk in chunks:
@@ -217,22 +242,21 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
                 if line.strip():
                     log.append(line + "\n")
                     events.publish(Output(LOCAL, 0, "stdout", redact(line)))
-        client.images.get(image).tag(latest)
-        for reference in (image, latest):
+        for reference in also:
+            client.images.get(image).tag(reference)
+        for reference in (image, *also):
             repository, _, tag = reference.rpartition(":")
             for status in client.images.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
                 if "error" in status:
                     raise BuildError(f"pushing {reference} failed: {redact(str(status['error']))}")
     except (docker.errors.APIError, SessionError) as error:
         raise BuildError(f"building {image} failed: {redact(str(error))}") from None
+    except requests.exceptions.RequestException as error:  # the engine's connection broke (an SSH drop)
+        raise BuildError(f"building {image} on the {engine.name} failed: the connection broke ({error})") from None
     except BuildError:
         events.publish(Finished(LOCAL, 0, 1, time.monotonic() - started))
         raise
-    finally:
-        client.close()
     events.publish(Finished(LOCAL, 0, 0, time.monotonic() - started))
-    rec.say(f"Built and pushed {image} and {latest}")
-    return image
 
 
 # -- pull ----------------------------------------------------------------------------------------
@@ -261,6 +285,15 @@ def _first_commands(ctx: Context) -> list[Cmd]:
 
 def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
+    registry = ctx.config.registry
+    if registry.local:
+        steps.append(
+            PlannedStep(
+                LOCAL,
+                f"forward port {registry.local_port} of each app host to 127.0.0.1:{registry.local_port} here",
+                note="SSH remote port forwarding on kamal_nb's own connections, for the pulls only",
+            )
+        )
     for host in ctx.selection.app_hosts:
         steps += planned(host, [*_first_commands(ctx), *pull_commands(ctx, ensure_run_directory=ensure_run_directory)])
     return steps
@@ -285,8 +318,23 @@ def pull_image(
     `then`: commands to send after a host's pull in the same round trip (a deploy takes the lock
     so); they run only if the pull succeeded there, and the answers to them go into `answers`.
     """
-    if ctx.config.registry.local:
-        raise BuildError(_unsupported(ctx) or "local registry")
+    if ctx.config.registry.local:  # Kamal's words
+        rec.say(f"Setting up local registry port forwarding to {', '.join(ctx.selection.app_hosts)}...")
+    with local_registry_forwards(ctx, ctx.selection.app_hosts) as unreachable:  # for the pulls only
+        pulled = _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
+    if not pulled and unreachable:
+        rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
+    return pulled
+
+
+def _pull_image(
+    ctx: Context,
+    rec: Recorder,
+    *,
+    ensure_run_directory: bool,
+    then: Mapping[str, Sequence[Cmd]] | None,
+    answers: dict[str, Reply] | None,
+) -> bool:
     hosts = ctx.selection.app_hosts
     first = _first_commands(ctx)
     commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)
@@ -332,8 +380,22 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     command = builder.push(no_cache=False)
     secrets = ctx.config.builder.secret_names
     how = "on the engine's BuildKit, its session serving builder.secrets," if secrets else "with the Docker SDK"
+    engines = engine_plan(ctx)
+    if engines.remote_builds:
+        how = f"on {ctx.config.builder.remote}'s BuildKit over SSH (docker system dial-stdio)"
+    arches = ctx.config.builder.arches
+    if len(arches) > 1:
+        how = (
+            f"for {', '.join(arches)}, each on an engine of that arch ({'; '.join(engines.lines())}), pushed as "
+            f"<version>-<arch>, then a manifest list put in the registry,"
+        )
     note = f"built {how} as: {command}" + (f" — refused: {problem}" if problem else "")
-    return [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
+    steps = [PlannedStep(LOCAL, f"build and push {builder.absolute_image} and {builder.latest_image}", note=note)]
+    registry = ctx.config.registry
+    if registry.local:
+        setup = Registry(ctx.config).setup()
+        steps.insert(0, PlannedStep(LOCAL, setup, note="the local registry, started first"))
+    return steps
 
 
 def _operation(name: str, do_push: bool, do_pull: bool) -> None:

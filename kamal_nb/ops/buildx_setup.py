@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
+from kamal_nb.build_engine import buildx
 from kamal_nb.commands import Command
 from kamal_nb.commands.base import Base
 from kamal_nb.commands.builder import Builder, BuilderBase, Pack
@@ -26,6 +27,7 @@ from kamal_nb.commands.command import docker
 from kamal_nb.config.assemble import local_docker_arch
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult
+from kamal_nb.ops.build_engines import engine_plan
 from kamal_nb.ops.catalog import Args, Planner, Runner, register
 from kamal_nb.ops.hooks import LOCAL
 from kamal_nb.ops.local_exec import run_local
@@ -37,8 +39,7 @@ from kamal_nb.ops.session import Context
 
 BUILD_CHECK_TAG = "kamal-local-build-check"  # Kamal::Docker::BUILD_CHECK_TAG
 CHECK_DOCKERFILE = 'FROM busybox\nCOPY . app\nWORKDIR app\nCMD find . -type f | sed "s|^\\./||"\n'
-DOCKER_MISSING = "Docker is not installed locally"
-BUILDX_MISSING = "Docker buildx plugin is not installed locally"
+DOCKER_MISSING, BUILDX_MISSING = buildx.DOCKER_MISSING, buildx.BUILDX_MISSING
 NOTE = "runs on this machine"
 
 
@@ -54,23 +55,8 @@ def builder_name(ctx: Context) -> str:
 
 def missing_tool(ctx: Context) -> str | None:
     """Kamal's DependencyError message when ``docker --version && docker buildx version`` would
-    fail here, else None. A quiet probe: nothing is shown, nothing changes."""
-    for argv, problem in ((["docker", "--version"], DOCKER_MISSING), (["docker", "buildx", "version"], BUILDX_MISSING)):
-        try:
-            probe = subprocess.run(
-                argv,
-                cwd=ctx.session.root,
-                env=dict(local_env(ctx)),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return DOCKER_MISSING
-        if probe.returncode != 0:
-            return problem
-    return None
+    fail here, else None."""
+    return buildx.missing_tool(ctx.session.root, local_env(ctx))
 
 
 def _refuse(ctx: Context, path: str, would_run: Callable[[], Sequence[Command | str]]) -> None:
@@ -164,8 +150,11 @@ def _info(ctx: Context) -> Command:
 
 
 def _details_plan(ctx: Context, args: Args) -> Plan:
+    engines = tuple(f"kamal_nb: {line}" for line in engine_plan(ctx).lines())
     return Plan(
-        "build details", (PlannedStep(LOCAL, _info(ctx), note=NOTE),), (f"prints Builder: {builder_name(ctx)}",)
+        "build details",
+        (PlannedStep(LOCAL, _info(ctx), note=NOTE),),
+        (f"prints Builder: {builder_name(ctx)}", *engines),
     )
 
 
@@ -174,13 +163,16 @@ def _details_run(ctx: Context, args: Args) -> OperationResult:
     messages = [f"Builder: {builder_name(ctx)}"]
     if isinstance(target(ctx), Pack):
         return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
+    # where kamal_nb itself builds (without buildx): which engine builds which arch
+    engines = [f"kamal_nb: {line}" for line in engine_plan(ctx).lines()]
     problem = missing_tool(ctx)
     if problem is None:
-        return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
+        return _result("build details", _run_all(ctx, [_info(ctx)]), started, [*messages, *engines])
     if problem == DOCKER_MISSING:
         raise LocalCommandError(f"{DOCKER_MISSING}: `kamal build details` not run; Kamal would run: {_info(ctx)}")
     messages.append(f"{BUILDX_MISSING}: `docker buildx ls` not run")
-    return _result("build details", _run_all(ctx, [docker("context", "ls")]), started, messages)
+    commands = _run_all(ctx, [docker("context", "ls")])
+    return _result("build details", commands, started, [*messages, *engines])
 
 
 # -- build dev -------------------------------------------------------------------------------------

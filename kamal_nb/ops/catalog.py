@@ -20,8 +20,9 @@ Args = Mapping[str, Any]
 Planner = Callable[[Context, Args], Plan]
 Runner = Callable[[Context, Args], OperationResult]
 
-# Modules that register operations when imported (kept lazy: `%load_ext` stays cheap).
-OPERATION_MODULES: tuple[str, ...] = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
+# Modules that register operations when imported (kept lazy: `%load_ext` stays cheap). The `state`
+# operation (kamal_nb.state.operation) sits above ops: the views import it, ops never name it.
+OPERATION_MODULES: tuple[str, ...] = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock")
 
 # Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.
 DEPLOY_MODULES = (

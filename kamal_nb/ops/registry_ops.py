@@ -1,18 +1,38 @@
-"""``kamal registry login|logout [-L] [-R]`` (``lib/kamal/cli/registry.rb``): ``docker login`` or
-``docker logout`` on this machine (unless ``skip_local``) and on every selected host (unless
-``skip_remote``). The password goes on the wire only; plans, results and events show it redacted.
+"""``kamal registry setup|remove|login|logout [-L] [-R]`` (``lib/kamal/cli/registry.rb``): ``docker
+login`` or ``docker logout`` on this machine (unless ``skip_local``) and on every selected host
+(unless ``skip_remote``). The password goes on the wire only; plans, results and events show it
+redacted.
+
+With a local registry (``server: localhost:PORT``) setup starts Kamal's ``kamal-docker-registry``
+container on this machine's engine (``docker start … || docker run … registry:3``) and remove stops
+and removes it; the hosts need no login (they pull through SSH port forwarding, kamal_nb.ops.build).
+Kamal checks ``docker --version && docker buildx version`` first; kamal_nb builds without buildx,
+so it only asks for the docker CLI.
 """
 
 from __future__ import annotations
 
+import time
+
 from kamal_nb.commands import Registry
 from kamal_nb.commands.base import Base
-from kamal_nb.ops.catalog import Args
+from kamal_nb.commands.command import docker
+from kamal_nb.commands.registry import LOCAL_REGISTRY_CONTAINER
+from kamal_nb.fleet import GroupResult, HostResult
+from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, register_script
+from kamal_nb.ops.hooks import LOCAL
+from kamal_nb.ops.local_exec import run_local
+from kamal_nb.ops.plan import Plan, PlannedStep
+from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, plan_script, register_script, run_script
 from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import tolerated
 
 DOCKER_MISSING_LOCALLY = "Docker is not installed locally (or its buildx plugin is missing)"
+DOCKER_NOT_INSTALLED = "Docker is not installed locally"
+IGNORED = "a failure (no such container) is ignored, as Kamal ignores it"
+LOCAL_NOTE = "the local registry runs on this machine's engine (DOCKER_HOST, else the default socket)"
 
 
 def login_phase(ctx: Context, hosts: tuple[str, ...] | list[str]) -> Phase:
@@ -32,6 +52,10 @@ def logout_remote(ctx: Context) -> Section:
 def _login(ctx: Context, args: Args) -> Script:
     if ctx.config.registry.local:
         raise Refused("Cannot use login command with a local registry. Use `kamal registry setup` instead.")
+    return _login_items(ctx, args, "registry login")
+
+
+def _login_items(ctx: Context, args: Args, name: str) -> Script:
     items: list[Item] = []
     if not flag(args, "skip_local"):
         login = Registry(ctx.config).login()
@@ -39,7 +63,7 @@ def _login(ctx: Context, args: Args) -> Script:
         items += [Local(Base(ctx.config).ensure_docker_installed(), DOCKER_MISSING_LOCALLY), Local(login)]
     if not flag(args, "skip_remote"):
         items.append(login_phase(ctx, ctx.selection.hosts))
-    return Script("registry login", tuple(items))
+    return Script(name, tuple(items))
 
 
 def _logout(ctx: Context, args: Args) -> Script:
@@ -54,5 +78,54 @@ def _logout(ctx: Context, args: Args) -> Script:
     return Script("registry logout", tuple(items))
 
 
+def _setup(ctx: Context, args: Args) -> Script:
+    if not ctx.config.registry.local:
+        return _login_items(ctx, args, "registry setup")
+    items: list[Item] = []
+    if not flag(args, "skip_local"):
+        items += [Local(docker("--version"), DOCKER_NOT_INSTALLED), Local(Registry(ctx.config).setup())]
+    return Script("registry setup", tuple(items), notes=(LOCAL_NOTE,))
+
+
+def _remove_script(ctx: Context, args: Args) -> Script:
+    return Script("registry remove", _logout(ctx, args).items)
+
+
+def _remove_plan(ctx: Context, args: Args) -> Plan:
+    if not ctx.config.registry.local:
+        return plan_script(ctx, _remove_script(ctx, args))
+    steps = () if flag(args, "skip_local") else (PlannedStep(LOCAL, Registry(ctx.config).remove(), note=IGNORED),)
+    return Plan("registry remove", steps, (LOCAL_NOTE,))
+
+
+def _remove_run(ctx: Context, args: Args) -> OperationResult:
+    """A local registry's container stopped and removed; a failure (no such container) is ignored
+    as Kamal ignores it (``raise_on_non_zero_exit: false``)."""
+    if not ctx.config.registry.local:
+        return run_script(ctx, _remove_script(ctx, args))
+    started = time.monotonic()
+    if flag(args, "skip_local"):
+        return OperationResult("registry remove", GroupResult({}), 0.0)
+    done = run_local(ctx, Registry(ctx.config).remove())
+    result = done if done.ok else tolerated(done)
+    took = time.monotonic() - started
+    hosts = GroupResult({LOCAL: HostResult(LOCAL, (result,), None, took)})
+    messages = () if done.ok else (f"no {LOCAL_REGISTRY_CONTAINER} container to remove (Kamal ignores this too)",)
+    return OperationResult("registry remove", hosts, took, None, messages)
+
+
+register_script(
+    ("registry", "setup"),
+    "Setup local registry or log in to remote registry locally and remotely",
+    mutating=True,
+    build=_setup,
+)
+register(
+    ("registry", "remove"),
+    "Remove local registry or log out of remote registry locally and remotely",
+    mutating=True,
+    plan=_remove_plan,
+    run=_remove_run,
+)
 register_script(("registry", "login"), "Log in to remote registry locally and remotely", mutating=True, build=_login)
 register_script(("registry", "logout"), "Log out of remote registry locally and remotely", mutating=True, build=_logout)

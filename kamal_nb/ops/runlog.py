@@ -63,8 +63,10 @@ def record_run(
     target = run_log_path()
     try:
         with _lock:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("a", encoding="utf-8") as log:
+            # private to the user: the log names hosts, commands and who ran them
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as log:
                 log.write(line + "\n")
     except OSError:
         pass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import getpass
-import os
 import secrets
 import subprocess
 import threading
@@ -28,6 +27,9 @@ from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.selection import Selection
 from kamal_nb.ops.transport import ssh_settings
+
+# Where a session's commands run: a pool for given SSH settings (see Session.backend).
+Backend = Callable[[SshSettings], HostPool]
 
 
 def _git(root: Path, *args: str) -> str:
@@ -48,10 +50,9 @@ class Session:
     parallelism: int = 0  # hosts worked on at once; 0: deploy.yml's sshkit.max_concurrent_starts
     clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
     random_hex: Callable[[int], str] = field(default=lambda n: secrets.token_hex(n))
-    # where commands run: "ssh" (real hosts) or "sandbox" (local-directory hosts, kamal_nb.sandbox);
-    # None: $KAMAL_NB_BACKEND, else ssh. The sandbox fleet is sandbox_dir, else $KAMAL_NB_SANDBOX_DIR.
-    backend: str | None = None
-    sandbox_dir: Path | str | None = None
+    # the pool that carries commands to the hosts, for given SSH settings (a sandbox fleet:
+    # kamal_nb.sandbox.backend); None: SSH connections to the real hosts. Passed in by the caller.
+    backend: Backend | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -88,22 +89,8 @@ class Session:
                 runner = self._runners[settings] = FleetRunner(settings, self.events, pool=self._pool(settings))
             return runner
 
-    @property
-    def backend_name(self) -> str:
-        return self.backend or os.environ.get("KAMAL_NB_BACKEND") or "ssh"
-
     def _pool(self, settings: SshSettings) -> HostPool | None:
-        """The sandbox fleet's pool when the sandbox backend is selected; None: SSH connections."""
-        if self.backend_name == "ssh":
-            return None
-        if self.backend_name != "sandbox":
-            raise ValueError(f"unknown backend {self.backend_name!r} (ssh or sandbox)")
-        root = self.sandbox_dir or os.environ.get("KAMAL_NB_SANDBOX_DIR")
-        if not root:
-            raise ValueError("the sandbox backend needs KAMAL_NB_SANDBOX_DIR (python -m kamal_nb.sandbox init DIR)")
-        from kamal_nb.sandbox.pool import SandboxPool
-
-        return SandboxPool(root, settings)
+        return None if self.backend is None else self.backend(settings)
 
     def close(self) -> None:
         with self._lock:

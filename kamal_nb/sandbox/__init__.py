@@ -7,8 +7,8 @@ sshd (mybinder.org). The same notebooks and operations run on it as on a real fl
   keeping containers, images, labels, networks and volumes in JSON under the host directory, pulling
   from a shared sandbox registry, and playing kamal-proxy's routes.
 
-Select it with ``KAMAL_NB_BACKEND=sandbox`` and ``KAMAL_NB_SANDBOX_DIR=DIR`` (or
-``Session(backend="sandbox", sandbox_dir=DIR)``); create one with
+Select it with ``KAMAL_NB_BACKEND=sandbox`` and ``KAMAL_NB_SANDBOX_DIR=DIR`` (read by ``kamal-nb`` and
+``%kamal``), or ``Session(backend=sandbox_backend(DIR))`` (``kamal_nb.sandbox.backend``); create one with
 ``python -m kamal_nb.sandbox init DIR --hosts 3``. It is a demo device: operations are tested on the
 real test fleet. This module stays import-light (the docker shim imports the emulator per command).
 """

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kamal_nb.sandbox import demo_project
 from kamal_nb.sandbox.layout import (
     EMPTY_ENGINE,
     Layout,
@@ -223,51 +224,40 @@ def load_sandbox(root: Path | str) -> SandboxInfo:
     )
 
 
-def deploy_config(info: SandboxInfo) -> dict[str, object]:
-    """The test fleet's demo deploy.yml (kamal_nb.testing.project), aimed at the sandbox hosts."""
-    from kamal_nb.testing.fleet import FleetHost, FleetInfo
-    from kamal_nb.testing.project import deploy_config as fleet_deploy_config
+@dataclass(frozen=True)
+class _Host:
+    ip: str
 
-    fleet = FleetInfo(
-        base=str(info.root),
-        prefix="sandbox-",
-        bridge="",
-        registry=info.registry,
-        registry_user=info.registry_user,
-        registry_password=info.registry_password,
-        ssh_user="root",
-        ssh_key="",
-        ssh_config="",
-        known_hosts="",
-        local_docker_socket="",
-        hosts=tuple(FleetHost(f"h{i + 1}", host, "") for i, host in enumerate(info.hosts)),
-    )
-    config = fleet_deploy_config(fleet)
+
+@dataclass(frozen=True)
+class _DemoFleet:
+    """The sandbox seen as the demo project sees a fleet (kamal_nb.sandbox.demo_project.DemoFleet)."""
+
+    hosts: tuple[_Host, ...]
+    registry: str
+    registry_user: str
+    registry_password: str
+    ssh_user: str = "root"
+    ssh_key: str = ""
+    ssh_config: str = ""
+
+
+def _demo_fleet(info: SandboxInfo) -> _DemoFleet:
+    hosts = tuple(_Host(host) for host in info.hosts)
+    return _DemoFleet(hosts, info.registry, info.registry_user, info.registry_password)
+
+
+def deploy_config(info: SandboxInfo) -> dict[str, object]:
+    """The demo deploy.yml the test fleet deploys (kamal_nb.sandbox.demo_project), aimed at the sandbox hosts."""
+    config = demo_project.deploy_config(_demo_fleet(info))
     config.pop("ssh", None)  # no SSH in the sandbox: the backend runs commands locally
     return config
 
 
 def write_demo_project(info: SandboxInfo) -> Path:
-    from kamal_nb.testing.fleet import FleetInfo
-    from kamal_nb.testing.project import write_project
-
-    fleet = FleetInfo(
-        base=str(info.root),
-        prefix="sandbox-",
-        bridge="",
-        registry=info.registry,
-        registry_user=info.registry_user,
-        registry_password=info.registry_password,
-        ssh_user="root",
-        ssh_key="",
-        ssh_config="",
-        known_hosts="",
-        local_docker_socket="",
-        hosts=(),
-    )
     info.project.mkdir(parents=True, exist_ok=True)
     (info.project / "Dockerfile").write_text(DOCKERFILE.format(registry=info.registry))
-    write_project(info.project, fleet, deploy_config(info), {"DEMO_SECRET": DEMO_SECRET})
+    demo_project.write_project(info.project, _demo_fleet(info), deploy_config(info), {"DEMO_SECRET": DEMO_SECRET})
     return info.project
 
 

@@ -125,7 +125,7 @@ class SandboxConnection:
             raise EOFError("sandbox connection closed")
         from invoke.runners import Local
 
-        from kamal_nb.fleet.runner import unbuffered
+        from kamal_nb.fleet.unbuffered import unbuffered
 
         # output is kept (bounded) by the runner's streams, not buffered whole by invoke
         context = Context(Config(overrides={"run": {"shell": "/bin/bash"}, "runners": {"local": unbuffered(Local)}}))

@@ -25,163 +25,42 @@ import functools
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
-DEBIAN_PACKAGES = {  # binary -> Debian package that provides it
-    "/usr/sbin/dockerd": "docker.io",
-    "/usr/sbin/sshd": "openssh-server",
-    "/usr/bin/docker-registry": "docker-registry",
-    "/bin/busybox": "busybox-static",
-    "/usr/sbin/ip": "iproute2",
-    "/usr/sbin/iptables": "iptables",
-    # not the fleet's own: the ERB tests render every case with a real Ruby as well as the built-in one
-    "/usr/bin/ruby": "ruby",
-}
+from kamal_nb.testing.fleet_info import FleetHost, FleetInfo, show
+from kamal_nb.testing.machine import (
+    FleetError,
+    install_packages,
+    log,
+    missing_requirements,
+    pid_alive,
+    program,
+    read_pid,
+    run,
+    stop_pids,
+    wait_until,
+)
+
+# what tests, benchmarks and the demo import from here
+__all__ = [
+    "Fleet",
+    "FleetError",
+    "FleetHost",
+    "FleetInfo",
+    "log",
+    "missing_requirements",
+    "pid_alive",
+    "run",
+    "show",
+]
+
 REGISTRY_USER = "testuser"
 REGISTRY_PASSWORD = "testpass"  # a throwaway credential of a registry that only listens on the bridge
-
-
-class FleetError(RuntimeError):
-    """The fleet could not be brought up or down; the message says which step and which node."""
-
-
-@dataclass(frozen=True)
-class FleetHost:
-    name: str  # hostname inside the host: h1, h2, ...
-    ip: str
-    docker_socket: str  # reachable from the runner, for assertions that bypass SSH
-
-
-@dataclass(frozen=True)
-class FleetInfo:
-    """What tests, benchmarks and the demo need to reach the fleet (saved as fleet.json)."""
-
-    base: str
-    prefix: str
-    bridge: str
-    registry: str  # host:port
-    registry_user: str
-    registry_password: str
-    ssh_user: str
-    ssh_key: str
-    ssh_config: str
-    known_hosts: str
-    local_docker_socket: str
-    hosts: tuple[FleetHost, ...]
-    images: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def host_ips(self) -> list[str]:
-        return [h.ip for h in self.hosts]
-
-    @classmethod
-    def load(cls, base: Path) -> FleetInfo:
-        data = json.loads((base / "fleet.json").read_text())
-        data["hosts"] = tuple(FleetHost(**h) for h in data["hosts"])
-        return cls(**data)
-
-
-def log(message: str) -> None:
-    print(f"[fleet {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def run(*argv: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise FleetError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
-    if not quiet and proc.returncode != 0:
-        log(f"ignored: {' '.join(argv)}: {proc.stderr.strip()}")
-    return proc
-
-
-def wait_until(what: str, predicate: Callable[[], bool], timeout: float, log_file: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            tail = ""
-            if log_file is not None and log_file.exists():
-                tail = f"; the end of {log_file}:\n" + "\n".join(log_file.read_text().splitlines()[-5:])
-            raise FleetError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
-        time.sleep(0.05)
-
-
-def missing_requirements() -> list[str]:
-    """Why this machine cannot run the fleet (empty when it can)."""
-    reasons = []
-    if sys.platform != "linux":
-        reasons.append("the test fleet needs Linux namespaces")
-    elif os.geteuid() != 0:
-        reasons.append("the test fleet needs root (network, mount and UTS namespaces)")
-    elif not Path("/proc/self/ns/net").exists():
-        reasons.append("this kernel has no network namespaces")
-    for tool in ("nsenter", "unshare"):
-        if shutil.which(tool) is None:
-            reasons.append(f"{tool} (util-linux) is missing")
-    return reasons
-
-
-def install_packages() -> None:
-    """apt-get install the Debian packages the fleet needs, when any is missing."""
-    missing = sorted({pkg for binary, pkg in DEBIAN_PACKAGES.items() if not Path(binary).exists()})
-    if not missing:
-        return
-    if shutil.which("apt-get") is None:
-        raise FleetError(f"missing packages {', '.join(missing)} and no apt-get to install them")
-    log(f"installing {' '.join(missing)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs. Zombies count as dead: PID 1 here reaps late (test-fleet.md, gotcha 4)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return not any(line.startswith("State:") and "Z" in line for line in status.splitlines())
-
-
-def stop_pids(pids: Sequence[int], timeout: float = 10.0) -> None:
-    """SIGTERM each pid, wait up to ``timeout`` (zombie-aware), then SIGKILL what is left."""
-    alive = [p for p in pids if pid_alive(p)]
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(pid_alive(p) for p in alive) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for pid in alive:
-        if pid_alive(pid):
-            log(f"pid {pid} ignored SIGTERM, sending SIGKILL")
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def _program(pid: int) -> str | None:
-    """The name of the program `pid` runs (None once it has exited: the host's commands come and go)."""
-    try:
-        return Path(f"/proc/{pid}/exe").resolve(strict=True).name
-    except OSError:
-        return None
-
-
-def read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 class Fleet:
@@ -525,7 +404,7 @@ class Fleet:
     def stop_sshd(self, name: str) -> None:
         """Stop the host's sshd and every SSH session it serves (the host's own processes)."""
         listener = read_pid(self.node_dir(name) / "run/sshd.pid")
-        sessions = [p for p in self._netns_pids(name) if _program(p) == "sshd"]
+        sessions = [p for p in self._netns_pids(name) if program(p) == "sshd"]
         stop_pids([p for p in {listener, *sessions} if p])
 
     def start_sshd(self, name: str) -> None:
@@ -677,51 +556,6 @@ class Fleet:
         mounts = Path("/proc/self/mounts").read_text().splitlines()
         targets = [line.split()[1] for line in mounts]
         return sorted((t for t in targets if t.startswith(f"{self.base}/")), key=len, reverse=True)
-
-
-def show(info: FleetInfo) -> str:
-    """One SSH round trip per host, in parallel: what each host says about itself, as a table."""
-    import pandas as pd
-    from fabric import Config, ThreadingGroup
-
-    started = time.monotonic()
-    group = ThreadingGroup(
-        *info.host_ips,
-        user=info.ssh_user,
-        config=Config(overrides={"run": {"in_stream": False, "hide": True, "warn": True}}),
-        connect_kwargs={"key_filename": info.ssh_key, "look_for_keys": False, "allow_agent": False},
-    )
-    probe = (
-        "hostname; docker version --format '{{.Server.Version}}'; docker ps -q | wc -l; uptime -p 2>/dev/null || true"
-    )
-    results = group.run(probe)
-    rows = []
-    for host in info.hosts:
-        result = next(r for c, r in results.items() if c.host == host.ip)
-        if isinstance(result, Exception):
-            rows.append(
-                {"host": host.ip, "hostname": "", "docker": "", "containers": "", "status": f"FAILED: {result}"}
-            )
-            continue
-        lines: list[str] = [*str(result.stdout).splitlines(), "", "", ""]
-        hostname, docker_version, containers = lines[:3]
-        rows.append(
-            {
-                "host": host.ip,
-                "hostname": hostname,
-                "docker": docker_version,
-                "containers": containers,
-                "status": "ok" if result.exited == 0 else f"exit {result.exited}",
-            }
-        )
-    group.close()
-    table = pd.DataFrame(rows).to_string(index=False)
-    images = "\n".join(f"  {name}: {ref}" for name, ref in info.images.items())
-    return (
-        f"test fleet {info.base}: {len(info.hosts)} hosts, registry {info.registry} "
-        f"(login {info.registry_user}), build engine {info.local_docker_socket}\n\n{table}\n\n"
-        f"images in the registry:\n{images}\n\n(one SSH round trip per host in {time.monotonic() - started:.2f}s)"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

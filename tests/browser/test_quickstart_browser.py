@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.sandbox.backend import sandbox_backend
 from kamal_nb.sandbox.fleet import DEMO_SECRET, REGISTRY_PASSWORD, create_sandbox
 from kamal_nb.testing import demo
 
@@ -77,7 +78,7 @@ def _deploy_v1(project: Path, sandbox_dir: Path) -> None:
     from kamal_nb.ops import catalog
     from kamal_nb.ops.session import Session
 
-    session = Session(root=project, backend="sandbox", sandbox_dir=sandbox_dir)
+    session = Session(root=project, backend=sandbox_backend(sandbox_dir))
     try:
         invocation = cli_tree.parse(["deploy", "-P", "--version", "v1"])
         ctx = session.context(invocation.options({"config_file": "config/deploy.yml", "destination": None}))

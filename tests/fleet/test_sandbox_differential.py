@@ -17,6 +17,7 @@ import pytest
 from kamal_nb import cli_tree
 from kamal_nb.ops import catalog
 from kamal_nb.ops.session import Session
+from kamal_nb.sandbox.backend import sandbox_backend
 from kamal_nb.sandbox.fleet import create_sandbox
 from kamal_nb.state import FleetState, gather
 from kamal_nb.testing.fleet import Fleet, FleetInfo
@@ -41,7 +42,7 @@ def perform(session: Session, line: str) -> Any:
     invocation = cli_tree.parse(shlex.split(line))
     ctx = session.context(invocation.options({"config_file": "config/deploy.yml", "destination": None}))
     result = catalog.perform(ctx, invocation.path, dict(invocation.args), yes=True)
-    assert getattr(result, "ok", True), f"{line} on the {session.backend_name} fleet:\n{result}"
+    assert getattr(result, "ok", True), f"{line} on the {'sandbox' if session.backend else 'real'} fleet:\n{result}"
     return result
 
 
@@ -69,8 +70,8 @@ def states(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.Temp
     sandbox = create_sandbox(tmp_path_factory.mktemp("sandbox") / "fleet", hosts=len(fleet.hosts), subnet=subnet)
     assert list(sandbox.hosts) == fleet.host_ips and sandbox.registry == fleet.registry
     sessions = {
-        "real": Session(root=Path(real_project), backend="ssh"),
-        "sandbox": Session(root=sandbox.project, backend="sandbox", sandbox_dir=sandbox.root),
+        "real": Session(root=Path(real_project)),
+        "sandbox": Session(root=sandbox.project, backend=sandbox_backend(sandbox.root)),
     }
     out: dict[str, FleetState] = {}
     try:

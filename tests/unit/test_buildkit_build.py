@@ -8,8 +8,8 @@ import base64
 import json
 from typing import Any
 
-from kamal_nb.ops.buildkit_build import Progress, build_params, translate
-from kamal_nb.ops.buildkit_session import length_field, varint_field
+from kamal_nb.build_engine.buildkit import Progress, build_params, translate
+from kamal_nb.build_engine.session import length_field, varint_field
 
 
 def timestamp(seconds: int, nanos: int = 0) -> bytes:

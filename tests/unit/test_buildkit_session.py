@@ -14,7 +14,7 @@ import h2.connection
 import h2.events
 import pytest
 
-from kamal_nb.ops.buildkit_session import (
+from kamal_nb.build_engine.session import (
     CREDENTIALS,
     GET_SECRET,
     HEALTH_CHECK,

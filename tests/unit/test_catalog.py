@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import kamal_nb.state.operation  # noqa: F401 (registers `state`)
 from kamal_nb.ops import catalog
 
 

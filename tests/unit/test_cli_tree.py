@@ -246,6 +246,7 @@ def test_overview_lists_the_visible_commands() -> None:
 
 
 def test_every_catalog_operation_has_a_command_and_mutating_ones_take_yes() -> None:
+    import kamal_nb.state.operation  # noqa: F401 (registers `state`)
     from kamal_nb.ops import catalog
 
     for path, operation in catalog.catalog().items():

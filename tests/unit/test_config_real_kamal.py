@@ -125,6 +125,7 @@ def test_same_derived_values(name: str, workspace: Path, ruby_results: dict[str,
     assert set(ours) == set(theirs)
 
 
+@pytest.mark.slow
 def test_kamal_config_cli_agrees(workspace: Path, tmp_path: Path) -> None:
     """The actual `kamal config` command line, not just the library call, on every project."""
     _require_kamal()

@@ -69,6 +69,7 @@ def test_the_notebooks_in_git_have_no_outputs_and_a_parameters_cell() -> None:
         assert sum(c["cell_type"] == "markdown" for c in nb["cells"]) >= len(code) // 2, path.name
 
 
+@pytest.mark.slow
 def test_quickstart_shows_the_sandbox_fleet(run: Any, sandbox: Path) -> None:
     nb = run("quickstart")
     text = text_of(nb)
@@ -81,6 +82,7 @@ def test_quickstart_shows_the_sandbox_fleet(run: Any, sandbox: Path) -> None:
     assert tabs and any(any("10.200.0.12" in title for title in s["titles"]) for s in tabs)
 
 
+@pytest.mark.slow
 def test_deploy_then_rollback_then_rotate_then_inspect(run: Any, sandbox: Path) -> None:
     deployed = text_of(run("deploy-runbook", version="v2"))
     assert "deployed v2: every host runs it and every web host serves it" in deployed
@@ -104,6 +106,7 @@ def test_deploy_then_rollback_then_rotate_then_inspect(run: Any, sandbox: Path) 
     assert "healthy" in inspected
 
 
+@pytest.mark.slow
 def test_without_confirm_nothing_changes(run: Any, sandbox: Path) -> None:
     engine = sandbox / "hosts" / "10.200.0.11" / ".sandbox" / "docker.json"
     secrets = (sandbox / "project" / ".kamal" / "secrets").read_text()

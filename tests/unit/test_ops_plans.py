@@ -126,15 +126,24 @@ def test_rollback_needs_a_version(tmp_path: Path) -> None:
         plan(project(tmp_path), ("rollback",), {})
 
 
-def test_build_refuses_what_needs_buildx(tmp_path: Path) -> None:
+def test_multi_arch_and_hybrid_builds_are_planned_per_engine(tmp_path: Path) -> None:
     (tmp_path / "multi").mkdir()
     (tmp_path / "remote").mkdir()
     root = project(tmp_path / "multi", builder={"arch": ["amd64", "arm64"]})
     shown = str(plan(root, ("build", "push"), version="v2"))
-    assert "refused: multi-arch builds need docker buildx, which kamal_nb cannot drive" in shown
-    root = project(tmp_path / "remote", builder={"arch": "arm64", "remote": "ssh://builder@10.0.0.9"})
+    assert "for amd64, arm64, each on an engine of that arch (local engine builds: amd64, arm64)" in shown
+    assert "then a manifest list put in the registry" in shown and "refused" not in shown
+    (tmp_path / "hybrid").mkdir()
+    root = project(tmp_path / "hybrid", builder={"arch": ["amd64", "arm64"], "remote": "ssh://builder@10.0.0.9"})
     shown = str(plan(root, ("build", "push"), version="v2"))
-    assert "refused: remote, hybrid, pack and cloud builders need docker buildx, which kamal_nb cannot drive" in shown
+    assert "local engine builds: amd64; remote engine ssh://builder@10.0.0.9 builds: arm64" in shown
+
+
+def test_build_on_a_remote_builder_is_planned_on_its_engine_over_ssh(tmp_path: Path) -> None:
+    root = project(tmp_path, builder={"arch": "amd64", "local": False, "remote": "ssh://builder@10.0.0.9"})
+    shown = str(plan(root, ("build", "push"), version="v2"))
+    assert "refused" not in shown
+    assert "on ssh://builder@10.0.0.9's BuildKit over SSH (docker system dial-stdio)" in shown
 
 
 def test_build_secrets_are_built_on_buildkit_and_their_values_never_planned(tmp_path: Path) -> None:

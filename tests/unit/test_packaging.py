@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import kamal_nb
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_plain_install_provides_the_console_script_and_module(tmp_path: Path) -> None:
     target = tmp_path / "site"
     # --no-deps: the dependencies are already importable here; what is checked is the wheel itself.

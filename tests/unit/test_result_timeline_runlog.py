@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from kamal_nb.fleet import CommandResult, GroupResult, HostResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.runlog import record_run
 from kamal_nb.ops.session import Context, Session
 from kamal_nb.redaction import Secret
 
@@ -92,3 +95,17 @@ def test_a_mutating_command_appends_one_json_line(fake_mutation: tuple[Context, 
     assert first["hosts"]["web-3"]["failure"] == "root@web-3: connection refused"
     assert second["status"] == "failed" and second["error"] == "RuntimeError: failed with [REDACTED]"
     assert "sup3r-s3cret-passw0rd" not in log.read_text()
+
+
+def test_the_run_log_is_private_to_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # it names hosts, commands and who ran them: 0600 in a 0700 directory, whatever the umask
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(tmp_path / "state" / "kamal_nb" / "runs.jsonl"))
+    previous = os.umask(0o022)
+    try:
+        record_run(Session(root=tmp_path).context(), ("lock", "acquire"), {}, started="now", duration=0.1)
+    finally:
+        os.umask(previous)
+    log = tmp_path / "state" / "kamal_nb" / "runs.jsonl"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    assert json.loads(log.read_text())["command"] == "lock acquire"

@@ -11,7 +11,8 @@ from typing import Protocol
 
 import pytest
 
-from kamal_nb.sandbox.docker_emulator import SERVER_VERSION, execute
+from kamal_nb.sandbox.docker.args import SERVER_VERSION
+from kamal_nb.sandbox.docker_emulator import execute
 from kamal_nb.sandbox.fleet import REGISTRY_PASSWORD, REGISTRY_USER, SandboxInfo, create_sandbox
 from kamal_nb.sandbox.gotemplate import GoMap, Struct, TemplateError, go_json, render
 from kamal_nb.sandbox.layout import engine_file, read_json, registry_file

@@ -18,6 +18,7 @@ from kamal_nb.ops.lock import LockError
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
+from kamal_nb.sandbox.backend import backend_from_env, sandbox_backend
 from kamal_nb.sandbox.docker_emulator import execute
 from kamal_nb.sandbox.fleet import SandboxInfo, create_sandbox, set_host_down
 from kamal_nb.sandbox.pool import SandboxPool
@@ -65,6 +66,7 @@ def docker_on(sandbox: SandboxInfo, host: str, command: str) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_kamal_commands_across_three_hosts(sandbox: SandboxInfo, config: Config, runner: FleetRunner) -> None:
     hosts = [WEB1, WEB2, JOBS]
     login = Registry(config).login()
@@ -206,24 +208,31 @@ def test_batches_output_events_and_failures(sandbox: SandboxInfo) -> None:
         assert runner.run_all([WEB2], "true")[WEB2].ok
 
 
-def test_session_selects_the_sandbox_from_the_environment(
+def test_the_views_choose_the_backend_from_the_environment(
     sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KAMAL_NB_BACKEND", "sandbox")
     monkeypatch.setenv("KAMAL_NB_SANDBOX_DIR", str(sandbox.root))
-    session = Session(root=sandbox.project, env={})
-    assert session.backend_name == "sandbox"
+    session = Session(root=sandbox.project, env={}, backend=backend_from_env())
     ctx = session.context(GlobalOptions())
-    assert isinstance(ctx.runner.pool, SandboxPool)
+    assert isinstance(ctx.runner.pool, SandboxPool) and ctx.runner.pool.layout.root == sandbox.root
     monkeypatch.delenv("KAMAL_NB_SANDBOX_DIR")
     with pytest.raises(ValueError, match="KAMAL_NB_SANDBOX_DIR"):
-        Session(root=sandbox.project, env={}).context(GlobalOptions()).runner  # noqa: B018
+        backend_from_env()
+    monkeypatch.setenv("KAMAL_NB_BACKEND", "docker")
+    with pytest.raises(ValueError, match="ssh or sandbox"):
+        backend_from_env()
     monkeypatch.delenv("KAMAL_NB_BACKEND")
-    assert Session(root=sandbox.project, env={}).backend_name == "ssh"
+    assert backend_from_env() is None
+    # a session is never steered by the environment itself: without a backend it connects over SSH
+    monkeypatch.setenv("KAMAL_NB_BACKEND", "sandbox")
+    monkeypatch.setenv("KAMAL_NB_SANDBOX_DIR", str(sandbox.root))
+    assert not isinstance(Session(root=sandbox.project, env={}).context(GlobalOptions()).runner.pool, SandboxPool)
 
 
+@pytest.mark.slow
 def test_read_only_operations_and_the_lock(sandbox: SandboxInfo, config: Config) -> None:
-    session = Session(root=sandbox.project, env={}, backend="sandbox", sandbox_dir=sandbox.root)
+    session = Session(root=sandbox.project, env={}, backend=sandbox_backend(sandbox.root))
     ctx = session.context(GlobalOptions(version="v1"))
     login = Registry(config).login()
     assert login is not None
@@ -267,7 +276,7 @@ def test_read_only_operations_and_the_lock(sandbox: SandboxInfo, config: Config)
 
 def test_state_gathering_on_the_sandbox(sandbox: SandboxInfo, config: Config) -> None:
     fleet_state = pytest.importorskip("kamal_nb.state.fleet_state")
-    session = Session(root=sandbox.project, env={}, backend="sandbox", sandbox_dir=sandbox.root)
+    session = Session(root=sandbox.project, env={}, backend=sandbox_backend(sandbox.root))
     ctx = session.context(GlobalOptions(version="v1"))
     login = Registry(config).login()
     assert login is not None
@@ -293,6 +302,7 @@ def test_state_gathering_on_the_sandbox(sandbox: SandboxInfo, config: Config) ->
     session.close()
 
 
+@pytest.mark.slow
 def test_build_and_push_then_deploy_rollback_on_the_sandbox(sandbox: SandboxInfo) -> None:
     """The demo's whole story runs on the sandbox: build v3 into its registry, deploy, roll back."""
     pytest.importorskip("kamal_nb.ops.deploy")
@@ -313,7 +323,7 @@ def test_build_and_push_then_deploy_rollback_on_the_sandbox(sandbox: SandboxInfo
     bad = build_and_push(sandbox.root, dockerfile, tags=[f"{sandbox.registry}/demo:v4"], username="x", password="y")
     assert not bad.ok and "401 Unauthorized" in bad.output
 
-    session = Session(root=sandbox.project, env={}, backend="sandbox", sandbox_dir=sandbox.root)
+    session = Session(root=sandbox.project, env={}, backend=sandbox_backend(sandbox.root))
     for version in ("v1", "v3"):
         deployed = run_operation(
             session.context(GlobalOptions(version=version)), ("deploy",), {"skip_push": True}, yes=True

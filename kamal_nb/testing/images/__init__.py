@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import docker
 
-    from kamal_nb.testing.fleet import FleetInfo
+    from kamal_nb.testing.fleet_info import FleetInfo
 
 HERE = Path(__file__).parent
 BUSYBOX = Path("/bin/busybox")
@@ -129,7 +129,7 @@ def provide_images(info: FleetInfo) -> dict[str, str]:
     images: dict[str, Any] = {"base": f"{base_repo}:latest", "kamal-proxy": f"{proxy_repo}:{PROXY_VERSION}"}
     for version in APP_VERSIONS:
         images[f"app-{version}"] = build_app(info, version)
-    from kamal_nb.testing.fleet import log
+    from kamal_nb.testing.machine import log
 
     log(f"images built and pushed in {time.monotonic() - started:.2f}s")
     return images

@@ -1,8 +1,8 @@
-"""Live views of an operation, fed by the session's host events while it runs.
+"""The plain-text live view of an operation, fed by the session's host events while it runs.
 
-* :class:`TextView` prints ``[host] line`` (terminal IPython, the ``kamal-nb`` script, widgets off).
-* :class:`kamal_nb.notebook.widgets.WidgetView` (imported only when widgets are on) shows one
-  Output per host in tabs or an accordion, with a progress bar and a status badge per host.
+:class:`TextView` prints ``[host] line``: the ``kamal-nb`` script, terminal IPython, notebooks with
+widgets off. It sits below both views (the command line and the notebook), which share it;
+:class:`kamal_nb.notebook.widgets.WidgetView` is the notebook's widget counterpart.
 
 Both are event subscribers: called from the transport's worker threads, quick and thread-safe.
 """

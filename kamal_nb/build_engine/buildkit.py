@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.ops.buildkit_session import BuildSession, Services, fields
+from kamal_nb.build_engine.session import BuildSession, Services, fields
 
 if TYPE_CHECKING:
     import docker
