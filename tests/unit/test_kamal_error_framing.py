@@ -15,6 +15,9 @@ from kamal_nb.config.errors import ConfigError
 from kamal_nb.kamal_errors import kamal_class, kamal_message, report
 from kamal_nb.testing.project import kamal_binary, real_kamal
 
+# runs the real Kamal and Ruby in subprocesses: seconds
+pytestmark = pytest.mark.slow
+
 _VALID = "service: app\nimage: acme/app\nregistry:\n  username: u\n  password: p\nbuilder:\n  arch: amd64\n"
 
 CASES = {

