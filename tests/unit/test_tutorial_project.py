@@ -86,3 +86,19 @@ def test_writing_the_project_again_keeps_its_secrets(tmp_path: Path) -> None:
     project = write_tutorial_project(tmp_path, FLEET, mysql_password="first-password-1")
     write_tutorial_project(project, FLEET, mysql_password="second-password-2")
     assert "MYSQL_ROOT_PASSWORD=first-password-1\n" in (project / ".kamal" / "secrets").read_text()
+
+
+def test_a_session_reads_a_rotated_secret_in_its_next_command(tmp_path: Path) -> None:
+    """A runbook rewrites .kamal/secrets and its next %kamal must use the new value (a Config kept
+    across commands keeps the secret values it read)."""
+    from kamal_nb.ops.options import GlobalOptions
+    from kamal_nb.ops.session import Session
+
+    project = write_tutorial_project(tmp_path, FLEET, mysql_password="before-rotation-1")
+    session = Session(root=project)
+    options = GlobalOptions(version="v1")
+    assert session.load_config(options).secrets["MYSQL_ROOT_PASSWORD"].reveal() == "before-rotation-1"
+    secrets_file = project / ".kamal" / "secrets"
+    secrets_file.write_text(secrets_file.read_text().replace("before-rotation-1", "after-rotation-2"))
+    assert session.load_config(options).secrets["MYSQL_ROOT_PASSWORD"].reveal() == "after-rotation-2"
+    session.close()
