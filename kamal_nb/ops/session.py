@@ -77,9 +77,13 @@ class Session:
             self._configs[key] = (self._mtimes(config), config)
         return config
 
-    @staticmethod
-    def _mtimes(config: Config) -> tuple[float, ...]:
-        return tuple(Path(f).stat().st_mtime if Path(f).exists() else -1.0 for f in config.config_files)
+    def _mtimes(self, config: Config) -> tuple[float, ...]:
+        # the secrets files too: a Config keeps the secret values it read, and a runbook that rotates
+        # a secret in .kamal/secrets expects the next command of the same kernel to use the new value
+        filenames = getattr(config.secrets, "filenames", None)
+        secrets_files = [self.root / name for name in filenames()] if callable(filenames) else []
+        files = [Path(f) for f in config.config_files] + secrets_files
+        return tuple(f.stat().st_mtime if f.exists() else -1.0 for f in files)
 
     def runner(self, settings: SshSettings) -> FleetRunner:
         """The runner (and its pool of connections) for these SSH settings, kept across commands."""

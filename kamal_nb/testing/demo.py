@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 BACKENDS = ("auto", "real", "sandbox")
+SYSTEMS = ("demo", "tutorial")
 FLEET_FILE = "fleet.json"
 
 
@@ -52,6 +53,7 @@ class Demo:
     hosts: tuple[str, ...]
     web_hosts: tuple[str, ...]  # behind kamal-proxy
     sandbox_dir: Path | None = None
+    system: str = "demo"  # "demo": the busybox app; "tutorial": the app on MySQL and Redis
 
     @property
     def secrets_file(self) -> Path:
@@ -111,11 +113,19 @@ def prepare(
     fleet_base: Path | str | None = None,
     sandbox_dir: Path | str | None = None,
     project_dir: Path | str | None = None,
+    system: str = "demo",
 ) -> Demo:
-    """The demo project on the chosen fleet, ready for ``%kamal`` (see the module's text)."""
+    """The demo project on the chosen fleet, ready for ``%kamal`` (see the module's text).
+
+    ``system="tutorial"``: the Kamal tutorial's app on MySQL and Redis (``kamal_nb.testing.tutorial``)
+    instead of the busybox demo app; real fleet only, its images built (or found) in the fleet's
+    registry first (``kamal_nb.testing.images.tutorial``; a few minutes the first time).
+    """
     backend = (backend or "auto").lower()
     if backend not in BACKENDS:
         raise DemoError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if system not in SYSTEMS:
+        raise DemoError(f"system {system!r}: choose one of {', '.join(SYSTEMS)}")
     if backend == "auto":
         if fleet_base is None and os.environ.get("KAMAL_NB_BACKEND") == "sandbox":
             backend = "sandbox"
@@ -123,11 +133,13 @@ def prepare(
             base = Path(fleet_base) if fleet_base else find_fleet_base()
             backend = "real" if base is not None and (base / FLEET_FILE).is_file() else "sandbox"
     if backend == "real":
-        return _real(fleet_base, project_dir)
+        return _real(fleet_base, project_dir, system)
+    if system == "tutorial":
+        raise DemoError("the tutorial system (MySQL and Redis) needs the real test fleet: backend='real'")
     return _sandbox(sandbox_dir)
 
 
-def _real(fleet_base: Path | str | None, project_dir: Path | str | None) -> Demo:
+def _real(fleet_base: Path | str | None, project_dir: Path | str | None, system: str = "demo") -> Demo:
     from kamal_nb.testing.fleet import FleetInfo
     from kamal_nb.testing.project import write_project
 
@@ -138,13 +150,20 @@ def _real(fleet_base: Path | str | None, project_dir: Path | str | None) -> Demo
             "`./dev fleet up 3`, or use the sandbox: prepare('sandbox')"
         )
     info = FleetInfo.load(base)
-    project = Path(project_dir) if project_dir else base / "demo-project"
+    project = Path(project_dir) if project_dir else base / f"{system}-project"
     project.mkdir(parents=True, exist_ok=True)
-    if not (project / "config" / "deploy.yml").is_file():
+    if system == "tutorial":
+        from kamal_nb.testing.images.tutorial import provide_tutorial_images
+        from kamal_nb.testing.tutorial import write_tutorial_project
+
+        provide_tutorial_images(info)
+        if not (project / "config" / "deploy.yml").is_file():
+            write_tutorial_project(project, info)
+    elif not (project / "config" / "deploy.yml").is_file():
         write_project(project, info)
     os.environ["KAMAL_NB_BACKEND"] = "ssh"
     hosts = tuple(info.host_ips)
-    return Demo("real", project.resolve(), hosts, hosts[:2])
+    return Demo("real", project.resolve(), hosts, hosts[:2], system=system)
 
 
 def _sandbox(sandbox_dir: Path | str | None) -> Demo:

@@ -54,6 +54,7 @@ def test_the_notebooks_in_git_have_no_outputs_and_a_parameters_cell() -> None:
         "rollback-playbook",
         "fleet-inspection",
         "secrets-rotation",
+        "backup-restore",
     }
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text())
