@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kamal_nb.testing.fleet import FleetInfo, log
+from kamal_nb.testing.fleet_info import FleetInfo
 from kamal_nb.testing.images import HERE, build, local_engine, push
 from kamal_nb.testing.images.debian import recipe_hash, rootfs_tar
+from kamal_nb.testing.machine import log
 
 SERVICE = "tutorial"
 APP_VERSIONS = ("v1", "v2")
