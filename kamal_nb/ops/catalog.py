@@ -21,7 +21,12 @@ Planner = Callable[[Context, Args], Plan]
 Runner = Callable[[Context, Args], OperationResult]
 
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap).
-OPERATION_MODULES: tuple[str, ...] = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock", "kamal_nb.state.operation")
+OPERATION_MODULES: tuple[str, ...] = (
+    "kamal_nb.ops.readonly",
+    "kamal_nb.ops.lock",
+    "kamal_nb.ops.lock_guard",  # lock release --older-than: wraps the lock module's release
+    "kamal_nb.state.operation",
+)
 
 # Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.
 DEPLOY_MODULES = (
