@@ -348,8 +348,8 @@ def _app_exec(
         raise Refused("app exec --stream: --detach leaves nothing to stream; drop one of them")
     command = _command(args)
     env = args.get("env") or {}
-    version = ctx.options.version or ctx.config.latest_tag
     reuse = bool(args.get("reuse"))
+    version = ctx.options.version or (_running_version(ctx) if reuse else ctx.config.latest_tag)
     login = None if reuse else Registry(ctx.config).login()
     for host in ctx.selection.app_hosts:
         roles = ctx.selection.roles_on(host)
@@ -363,6 +363,18 @@ def _app_exec(
             else:
                 run = app.execute_in_new_container(command, env=env, exec_suffix=ctx.session.random_hex(3))
             add(host, host if len(roles) == 1 else f"{host}/{role.name}", run)
+
+
+def _running_version(ctx: Context) -> str:
+    """The version running on the primary host (Kamal's ``app exec --reuse`` without ``--version``)."""
+    primary = ctx.selection.primary_host
+    roles = ctx.selection.roles_on(primary) if primary is not None else ()
+    if primary is None or not roles:
+        return ctx.config.version
+    probe = App(ctx.config, role=roles[0], host=primary).current_running_version()
+    result = ctx.runner.run({primary: [probe]})[primary]
+    found = result.commands[-1].stdout.strip() if result.commands else ""
+    return found or ctx.config.version
 
 
 def _command(args: Args) -> str:

@@ -54,6 +54,10 @@ def test_the_notebooks_in_git_have_no_outputs_and_a_parameters_cell() -> None:
         "rollback-playbook",
         "fleet-inspection",
         "secrets-rotation",
+        "host-lost",
+        "stuck-deploy-lock",
+        "maintenance-window",
+        "logs-across-the-fleet",
     }
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text())
