@@ -102,7 +102,8 @@ class StreamedCommand:
             if not data:
                 break
             self._feed(data)
-        if channel.exit_status_ready() and not self._stopping.is_set():
+        if not self._stopping.is_set():
+            # the output's end may come before the exit status: wait for it (the channel's close ends the wait)
             self.exit_code = int(channel.recv_exit_status())
 
     def _feed(self, data: bytes, *, final: bool = False) -> None:

@@ -51,8 +51,13 @@ def test_logs_across_the_fleet_finds_the_error_on_every_web_host(run: Any, proje
     assert all("ERROR payment timeout order=42" in row["line"] for row in rows)
 
 
-def test_maintenance_window_serves_the_page_runs_the_task_and_goes_live(run: Any, fleet: FleetInfo) -> None:
-    text = run("maintenance-window", message="Back at noon", task="sh -c 'echo step one; sleep 1; echo step two'")
+def test_maintenance_window_serves_the_page_runs_the_task_and_goes_live(
+    run: Any, fleet: FleetInfo, project: Path
+) -> None:
+    try:
+        text = run("maintenance-window", message="Back at noon", task="sh -c 'echo step one; sleep 1; echo step two'")
+    finally:
+        kamal_ok(project, "app", "live")  # whatever happened, the next playbooks find the app live
     h1, h2, _ = fleet.host_ips
     assert f"{h1}: 503 Back at noon" in text and f"{h2}: 503 Back at noon" in text
     assert "maintenance: every web host answers 503" in text
