@@ -88,6 +88,14 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     view = TextView(out, quiet=ctx.options.quiet, verbose=ctx.options.verbose)
     unsubscribe = session.events.subscribe(view)
     try:
+        from kamal_nb.ops.follow import streams
+
+        if not invocation.plan and streams(invocation.path, invocation.args):
+            from kamal_nb.cli_follow import follow_in_terminal
+
+            followed = follow_in_terminal(ctx, invocation, out)
+            err.write(followed.summary() + "\n")
+            return 0 if followed.ok else 1
         operation = catalog.lookup(invocation.path)
         if invocation.plan:
             result: object = operation.plan(ctx, dict(invocation.args))

@@ -83,7 +83,11 @@ _GREP = _opt("-g", "--grep", help="Show lines with grep match only (use this to 
 _GREP_OPTIONS = _opt("--grep-options", help="Additional options supplied to grep")
 _FOLLOW = _flag("-f", "--follow", help="Follow logs on primary server (or specific host set by --hosts)")
 _SKIP_TIMESTAMPS = _flag("-T", "--skip-timestamps", help="Skip appending timestamps to logging output")
-_LOG_OPTIONS = (_SINCE, _LINES, _GREP, _GREP_OPTIONS, _FOLLOW, _SKIP_TIMESTAMPS)
+# kamal_nb: bounds of a followed or streamed command (it runs until stopped otherwise)
+_FOR = _opt("--for", kind="float", dest="follow_for", help="kamal_nb: stop following after SECONDS")
+_KEEP = _opt("--keep", kind="int", help="kamal_nb: lines kept in the result of a follow (default 1000)")
+_STREAM = _flag("--stream", help="kamal_nb: stream the output live until it ends or is stopped (button, Ctrl-C)")
+_LOG_OPTIONS = (_SINCE, _LINES, _GREP, _GREP_OPTIONS, _FOLLOW, _SKIP_TIMESTAMPS, _FOR, _KEEP)
 _SKIP_LOCAL = _flag("-L", "--skip-local", help="Skip local login")
 _SKIP_REMOTE = _flag("-R", "--skip-remote", help="Skip remote login")
 _INLINE = _flag("--inline", help="(hidden in Kamal)", hidden=True)
@@ -124,6 +128,9 @@ APP = _cmd(
                 ),
                 _flag("--detach", help="Execute command in a detached container"),
                 _RAW,
+                _STREAM,
+                _FOR,
+                _KEEP,
             ),
         ),
         _ro("containers", "Show app containers on servers"),
@@ -255,7 +262,16 @@ LOCK = _cmd(
             "Acquire the deploy lock",
             options=(_opt("-m", "--message", help="A lock message", required=True),),
         ),
-        _cmd("release", "Release the deploy lock"),
+        _cmd(
+            "release",
+            "Release the deploy lock",
+            options=(
+                _opt(
+                    "--older-than",
+                    help="kamal_nb: release only a lock held longer than this (90s, 30m, 2h, 1d); shows who holds it",
+                ),
+            ),
+        ),
     ),
 )
 
@@ -307,7 +323,11 @@ PROXY = _cmd(
         _cmd("stop", "Stop existing proxy container on servers"),
         _cmd("restart", "Restart existing proxy container on servers"),
         _ro("details", "Show details about proxy container from servers"),
-        _ro("logs", "Show log lines from proxy on servers", options=(_SINCE, _LINES, _GREP, _FOLLOW, _SKIP_TIMESTAMPS)),
+        _ro(
+            "logs",
+            "Show log lines from proxy on servers",
+            options=(_SINCE, _LINES, _GREP, _FOLLOW, _SKIP_TIMESTAMPS, _FOR, _KEEP),
+        ),
         _cmd(
             "remove",
             "Remove proxy container and image from servers",
@@ -386,7 +406,13 @@ SERVER = _cmd(
             "exec",
             "Run a custom command on the server",
             args=(_CMD,),
-            options=(_flag("-i", "--interactive", help="Run the command interactively (use for console/bash)"), _RAW),
+            options=(
+                _flag("-i", "--interactive", help="Run the command interactively (use for console/bash)"),
+                _RAW,
+                _STREAM,
+                _FOR,
+                _KEEP,
+            ),
         ),
         _cmd("bootstrap", "Set up Docker to run Kamal apps"),
     ),
@@ -441,6 +467,16 @@ TREE = _cmd(
         SERVER,
         ENV,
         _ro("state", "The fleet's state as a table: hosts, roles, containers, versions (kamal_nb)", extra=True),
+        _ro(
+            "watch",
+            "The fleet's state (or details) refreshed in place, changes highlighted, until stopped (kamal_nb)",
+            extra=True,
+            args=(Arg("what", "state (default) or details", optional=True, choices=("state", "details")),),
+            options=(
+                _opt("--every", kind="float", default=2.0, help="Seconds between refreshes (default 2)"),
+                _opt("--for", kind="float", dest="watch_for", help="Stop watching after SECONDS"),
+            ),
+        ),
     ),
 )
 

@@ -112,19 +112,23 @@ class Accessory(Base):
     def follow_logs(
         self, *, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None
     ) -> Command:
-        return self.run_over_ssh(
-            pipe(
-                docker(
-                    "logs",
-                    self.service_name,
-                    "--timestamps" if timestamps else None,
-                    "--tail",
-                    "10",
-                    "--follow",
-                    "2>&1",
-                ),
-                _grep(grep, grep_options, quote='"'),
-            )
+        return self.run_over_ssh(self.followed_logs(timestamps=timestamps, grep=grep, grep_options=grep_options))
+
+    def followed_logs(
+        self, *, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None
+    ) -> Command:
+        """What ``follow_logs`` runs on the host (inside its ``ssh -t``)."""
+        return pipe(
+            docker(
+                "logs",
+                self.service_name,
+                "--timestamps" if timestamps else None,
+                "--tail",
+                "10",
+                "--follow",
+                "2>&1",
+            ),
+            _grep(grep, grep_options, quote='"'),
         )
 
     def execute_in_existing_container(self, *command: str, interactive: bool = False, tty: bool = True) -> Command:

@@ -75,7 +75,14 @@ class Proxy(Base):
     def follow_logs(
         self, *, host: str, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None
     ) -> Command:
-        followed = pipe(
+        followed = self.followed_logs(timestamps=timestamps, grep=grep, grep_options=grep_options)
+        return self.run_over_ssh(followed, host=host)
+
+    def followed_logs(
+        self, *, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None
+    ) -> Command:
+        """What ``follow_logs`` runs on the host (inside its ``ssh -t``)."""
+        return pipe(
             docker(
                 "logs",
                 proxy_paths.CONTAINER_NAME,
@@ -87,7 +94,6 @@ class Proxy(Base):
             ),
             f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None,
         )
-        return self.run_over_ssh(followed, host=host)
 
     def remove_container(self) -> Command:
         return docker("container", "prune", "--force", "--filter", PROXY_TITLE)

@@ -92,6 +92,9 @@ class KamalMagics(Magics):
     display_limit = Int(1000, help="Output lines shown live per host (0: all); results keep everything").tag(
         config=True
     )
+    follow_limit = Float(
+        900.0, help="Seconds a follow (logs -f, exec --stream) or a watch runs at most without --for (0: no limit)"
+    ).tag(config=True)
     widgets = CaselessStrEnum(
         ["auto", "on", "off"], "auto", help="Live widgets: auto (in a kernel with ipywidgets), on, or off (text)"
     ).tag(config=True)
@@ -264,6 +267,9 @@ class KamalMagics(Magics):
         session = self.session()
         ctx = session.context(invocation.options(self.defaults()))
         args = dict(invocation.args)
+        live = self._live_command(invocation, ctx)
+        if live is not None:
+            return live
         try:
             operation = catalog.lookup(invocation.path)
         except catalog.UnknownOperation:
@@ -280,6 +286,33 @@ class KamalMagics(Magics):
             plan = self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=False))
             return self._pending(invocation, operation, ctx, plan)
         return self._run(invocation, operation, ctx)
+
+    def _live_command(self, invocation: cli_tree.Invocation, ctx: Context) -> Any:
+        """``logs -f``, ``exec --stream`` and ``watch``: live until stopped (kamal_nb.notebook.follow,
+        kamal_nb.notebook.watch); None for every other command."""
+        from kamal_nb.ops.follow import streams
+
+        if invocation.plan:
+            return None
+        widgets, limit = self.widgets_live(), self.follow_limit or None
+        if streams(invocation.path, invocation.args):
+            from kamal_nb.notebook.follow import run_follow
+
+            run = run_follow
+        elif invocation.path == ("watch",):
+            from kamal_nb.notebook.watch import run_watch
+
+            run = run_watch
+        else:
+            return None
+
+        def shown(view: Any) -> None:
+            self.last_view = view
+
+        return self._guard(
+            invocation,
+            lambda: run(ctx, invocation, widgets=widgets, line_limit=self.display_limit, limit=limit, on_view=shown),
+        )
 
     def _run(self, invocation: cli_tree.Invocation, operation: Operation, ctx: Context, into: Any = None) -> Any:
         """Run with a live view: widgets (displayed, or added to ``into``) or text lines."""

@@ -362,8 +362,8 @@ def log_lines(args: Args) -> int | str | None:
 def refuse_follow(args: Args, what: str) -> None:
     if flag(args, "follow"):
         raise Refused(
-            f"kamal_nb runs headless, so `{what} --follow` (which streams until interrupted over `ssh -t`) "
-            "cannot work here: use lines/since/grep to fetch log lines, or follow them from a terminal"
+            f"`{what} --follow` streams until stopped: run it as `%kamal {what} -f` or `kamal-nb {what} -f` "
+            "(kamal_nb.ops.follow), or use lines/since/grep to fetch log lines"
         )
 
 

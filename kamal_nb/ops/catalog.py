@@ -22,7 +22,11 @@ Runner = Callable[[Context, Args], OperationResult]
 
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap). The `state`
 # operation (kamal_nb.state.operation) sits above ops: the views import it, ops never name it.
-OPERATION_MODULES: tuple[str, ...] = ("kamal_nb.ops.readonly", "kamal_nb.ops.lock")
+OPERATION_MODULES: tuple[str, ...] = (
+    "kamal_nb.ops.readonly",
+    "kamal_nb.ops.lock",
+    "kamal_nb.ops.lock_guard",  # lock release --older-than: wraps the lock module's release
+)
 
 # Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.
 DEPLOY_MODULES = (

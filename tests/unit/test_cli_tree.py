@@ -38,7 +38,7 @@ HIDDEN = {
     "proxy remove_image", "proxy remove_proxy_directory",
 }  # fmt: skip
 # kamal_nb's additions: Kamal 1's env push, and the fleet state table.
-EXTRAS = {"env push", "state"}
+EXTRAS = {"env push", "state", "watch"}
 # Minimal valid argument lists for commands with required positionals or options.
 REQUIRED: dict[str, list[str]] = {
     "rollback": ["v1"],
@@ -54,7 +54,7 @@ REQUIRED: dict[str, list[str]] = {
 READ_ONLY = {
     "details", "audit", "config", "docs", "version", "app details", "app containers", "app images", "app logs",
     "app version", "accessory details", "accessory logs", "build details", "lock status", "proxy details",
-    "proxy logs", "secrets fetch", "secrets extract", "secrets print", "state",
+    "proxy logs", "secrets fetch", "secrets extract", "secrets print", "state", "watch",
 }  # fmt: skip
 
 
@@ -128,6 +128,8 @@ def test_kamal_options_become_args_with_kamal_names_and_defaults() -> None:
         "follow": True,
         "skip_timestamps": True,
         "container_id": "c1",
+        "follow_for": None,  # kamal_nb's bounds of a follow
+        "keep": None,
     }
     assert parse(["prune", "containers", "--retain", "3"]).args == {"retain": 3}
     assert parse(["build", "push"]).args == {"output": "registry", "no_cache": False}
@@ -165,6 +167,9 @@ def test_remote_commands_are_one_string_joined_as_kamal_joins_them() -> None:
         "env": {"A": "1", "B": "x:y"},
         "detach": False,
         "raw": False,
+        "stream": False,  # kamal_nb: streamed with a stop button, bounded by --for
+        "follow_for": None,
+        "keep": None,
     }
     assert app.options().roles == ("web",)
     accessory = parse(["accessory", "exec", "db", "psql -c 'select 1'"]).args

@@ -55,6 +55,10 @@ def test_the_notebooks_in_git_have_no_outputs_and_a_parameters_cell() -> None:
         "fleet-inspection",
         "secrets-rotation",
         "backup-restore",
+        "host-lost",
+        "stuck-deploy-lock",
+        "maintenance-window",
+        "logs-across-the-fleet",
     }
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text())

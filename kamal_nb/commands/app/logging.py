@@ -41,6 +41,21 @@ class Logging(AppBase):
         grep: str | None = None,
         grep_options: str | None = None,
     ) -> Command:
+        followed = self.followed_logs(
+            container_id=container_id, timestamps=timestamps, lines=lines, grep=grep, grep_options=grep_options
+        )
+        return self.run_over_ssh(followed, host=host)
+
+    def followed_logs(
+        self,
+        *,
+        container_id: ContainerId = None,
+        timestamps: bool = True,
+        lines: int | str | None = None,
+        grep: str | None = None,
+        grep_options: str | None = None,
+    ) -> Command:
+        """What ``follow_logs`` runs on the host (inside its ``ssh -t``)."""
         xargs_logs = (
             "xargs docker logs"
             + (" --timestamps" if timestamps else "")
@@ -48,7 +63,7 @@ class Logging(AppBase):
             + " --follow 2>&1"
         )
         grep_part = f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None
-        return self.run_over_ssh(pipe(self._container_id_command(container_id), xargs_logs, grep_part), host=host)
+        return pipe(self._container_id_command(container_id), xargs_logs, grep_part)
 
     def _container_id_command(self, container_id: ContainerId) -> Command:
         if isinstance(container_id, str):
