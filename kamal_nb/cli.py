@@ -20,13 +20,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from kamal_nb import cli_tree
+# Imports are placed where the command needs them: `kamal-nb version` imports nothing else, and a
+# fleet question (`details`, `lock status`) never imports pandas, ipywidgets or the docker SDK.
+if TYPE_CHECKING:
+    from kamal_nb import cli_tree
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command tree (as ``kamal-nb``)."""
+    from kamal_nb import cli_tree
+
     return cli_tree.build_parser("kamal-nb")
 
 
@@ -34,6 +39,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     out = out or sys.stdout
     err = err or sys.stderr
     words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["version"]:  # answered before the command tree is even imported
+        from kamal_nb.version import KAMAL_COMPAT_VERSION, __version__
+
+        out.write(f"kamal-nb {__version__} (Kamal {KAMAL_COMPAT_VERSION})\n")
+        return 0
+    from kamal_nb import cli_tree
+
     try:
         invocation = cli_tree.parse(words, prog="kamal-nb")
     except cli_tree.HelpRequested as help:
@@ -56,7 +68,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:
     """Run one parsed command against a session in ``root`` (the current directory)."""
-    import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
+    if invocation.path == ("state",):
+        import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
     from kamal_nb.config.errors import ConfigError
     from kamal_nb.config.secret_adapters import AdapterError
     from kamal_nb.fleet import HostFailures

@@ -125,7 +125,14 @@ def catalog() -> dict[tuple[str, ...], Operation]:
 
 
 def lookup(path: tuple[str, ...]) -> Operation:
-    operation = catalog().get(path)
+    # the modules are imported in order until one has registered `path`: a fleet question as a
+    # process (`kamal-nb details`) imports neither the deploy nor the lifecycle operations
+    operation = _CATALOG.get(path)
+    for module in (*OPERATION_MODULES, *DEPLOY_MODULES, *LIFECYCLE_MODULES, *LOCAL_MODULES):
+        if operation is not None:
+            break
+        importlib.import_module(module)
+        operation = _CATALOG.get(path)
     if operation is None:
         raise UnknownOperation(f"kamal_nb has no operation `{' '.join(path)}`")
     return operation

@@ -57,11 +57,18 @@ def test_paths_and_filters_are_kamals(tmp_path: Path) -> None:
             ("jobs", "demo-jobs" + (f"-{destination}" if destination else ""), False),
         ]
         assert d.accessories == (AccessoryInfo("db", "demo-db", ("10.9.0.13",), False),)
-        commands = Probe(d).commands()
+        probe = Probe(d)
+        commands = probe.commands()
         assert list(commands) == list(SECTIONS)
-        filters = f"--filter label=service=demo --filter label=destination={destination or ''}"
-        assert filters in commands["containers"]
-        assert "--filter 'name=^kamal-proxy$' --filter 'name=^demo-db$'" in commands["containers"]
+        # which containers are ours is docker's filters' rule, applied to one inspect of all of them
+        own = {"service": "demo", "role": "web", "destination": destination or ""}
+        assert probe.ours({"name": "/demo-web-1", "labels": own})
+        assert not probe.ours({"name": "/demo-web-1", "labels": {**own, "destination": "other"}})
+        assert not probe.ours({"name": "/other-web-1", "labels": {**own, "service": "other"}})
+        no_destination_label = {"service": "demo", "role": "web"}
+        assert not probe.ours({"name": "/demo-web-1", "labels": no_destination_label})
+        assert probe.ours({"name": "/kamal-proxy", "labels": {}}) and probe.ours({"name": "/demo-db", "labels": None})
+        assert not probe.ours({"name": "/kamal-proxy-old", "labels": {}})
         assert commands["images"].endswith(" 10.9.0.1:5000/demo")
         assert d.lock_dir in commands["lock"] and d.audit_log in commands["audit"]
 
@@ -94,14 +101,17 @@ case "$1 $2" in
   "version --format") echo 27.3.1 ;;
   "container ls")
     [ -n "$EMPTY" ] && exit 0
-    case "$*" in
-      *label=service=demo*) printf 'aaa111\nbbb222\n' ;;
-      *kamal-proxy*) printf 'ccc333\n' ;;
-    esac ;;
+    [ "$*" = "container ls --all --quiet" ] || { echo "unexpected: $*" >&2; exit 2; }
+    printf 'aaa111\nbbb222\nccc333\nddd444\n' ;;
   "container inspect")
     shift 4
     for id in "$@"; do
-      printf '{"id":"%s","name":"/demo-web-%s","image":"demo:%s","image_id":"sha256:%s","labels":{"service":"demo","role":"web","destination":""},"created":"2026-01-01T00:00:00Z","state":{"Status":"running"},"restart_count":0}\n' "$id" "$id" "$id" "$id"
+      case "$id" in
+        ccc333) name=kamal-proxy service="" ;;
+        ddd444) name=other-web-ddd444 service=other ;;
+        *) name="demo-web-$id" service=demo ;;
+      esac
+      printf '{"id":"%s","name":"/%s","image":"demo:%s","image_id":"sha256:%s","labels":{"service":"%s","role":"web","destination":""},"created":"2026-01-01T00:00:00Z","state":{"Status":"running"},"restart_count":0}\n' "$id" "$name" "$id" "$id" "$service"
     done ;;
   "image ls") echo '{"ID":"sha256:aaa111","Repository":"10.9.0.1:5000/demo","Tag":"latest","CreatedAt":"2026-01-01 00:00:00 +0000 UTC","Size":"2MB"}' ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
@@ -134,13 +144,16 @@ def test_the_probe_runs_in_a_posix_shell(tmp_path: Path) -> None:
     assert [c.exit_code for c in result.commands] == [0] * len(SECTIONS), result.commands
     snap = snapshot(probe.output(result))
     assert snap.problems == () and snap.docker_version == "27.3.1"
-    assert [c.id for c in snap.containers] == ["aaa111", "bbb222", "ccc333"]  # one inspect of all ids
+    # one listing and one inspect of every container; another service's container is not ours
+    assert [c.id for c in snap.containers] == ["aaa111", "bbb222", "ccc333"]
     assert snap.images[0].tag == "latest"
     assert snap.lock is not None and (snap.lock.locked_by, snap.lock.message) == ("A", "hi")
     assert snap.lock.directory_time is not None
     assert [e.message for e in snap.audit] == [f"line {i}" for i in range(10, 60)]  # tail -n 50
     calls = (tmp_path / "calls").read_text().splitlines()
     assert sum(1 for c in calls if c.startswith("container inspect")) == 1
+    assert sum(1 for c in calls if c.startswith("container ls")) == 1
+    assert len(calls) == 4  # version, container ls, container inspect, image ls
 
 
 def test_an_empty_host_gives_empty_sections(tmp_path: Path) -> None:

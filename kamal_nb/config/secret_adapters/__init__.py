@@ -8,36 +8,40 @@ aliases (``1password``, ``lastpass``, ``gcp``, ``bitwarden-sm``) and its cameliz
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
-from kamal_nb.config.secret_adapters.aws_secrets_manager import AwsSecretsManager
 from kamal_nb.config.secret_adapters.base import Adapter, AdapterError, Shell
-from kamal_nb.config.secret_adapters.bitwarden import Bitwarden
-from kamal_nb.config.secret_adapters.bitwarden_secrets_manager import BitwardenSecretsManager
-from kamal_nb.config.secret_adapters.doppler import Doppler
-from kamal_nb.config.secret_adapters.enpass import Enpass
-from kamal_nb.config.secret_adapters.gcp_secret_manager import GcpSecretManager
-from kamal_nb.config.secret_adapters.last_pass import LastPass
-from kamal_nb.config.secret_adapters.one_password import OnePassword
-from kamal_nb.config.secret_adapters.passbolt import Passbolt
-from kamal_nb.config.secret_adapters.test import Test
 
-# By class name, as Kamal finds them with Object.const_get("Kamal::Secrets::Adapters::#{name.camelize}")
-ADAPTERS: dict[str, type[Adapter]] = {
-    cls.__name__: cls
-    for cls in (
-        AwsSecretsManager,
-        Bitwarden,
-        BitwardenSecretsManager,
-        Doppler,
-        Enpass,
-        GcpSecretManager,
-        LastPass,
-        OnePassword,
-        Passbolt,
-        Test,
-    )
+# By class name, as Kamal finds them with Object.const_get("Kamal::Secrets::Adapters::#{name.camelize}"),
+# and the module each lives in: only the adapter asked for is imported (the command line stays fast)
+_MODULES = {
+    "AwsSecretsManager": "aws_secrets_manager",
+    "Bitwarden": "bitwarden",
+    "BitwardenSecretsManager": "bitwarden_secrets_manager",
+    "Doppler": "doppler",
+    "Enpass": "enpass",
+    "GcpSecretManager": "gcp_secret_manager",
+    "LastPass": "last_pass",
+    "OnePassword": "one_password",
+    "Passbolt": "passbolt",
+    "Test": "test",
 }
+
+
+def _adapter_class(class_name: str) -> type[Adapter]:
+    module = importlib.import_module(f"{__name__}.{_MODULES[class_name]}")
+    adapter: type[Adapter] = getattr(module, class_name)
+    return adapter
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ADAPTERS":
+        return {class_name: _adapter_class(class_name) for class_name in _MODULES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 ALIASES = {
     "1password": "one_password",
     "lastpass": "last_pass",
@@ -49,10 +53,10 @@ ALIASES = {
 def lookup(name: str, shell: Shell | None = None) -> Adapter:
     """The adapter ``--adapter name`` selects; AdapterError ``Unknown secrets adapter: name`` otherwise."""
     name = ALIASES.get(name.lower(), name)
-    adapter = ADAPTERS.get(camelize(name))
-    if adapter is None:
+    class_name = camelize(name)
+    if class_name not in _MODULES:
         raise AdapterError(f"Unknown secrets adapter: {name}")
-    return adapter(shell or Shell())
+    return _adapter_class(class_name)(shell or Shell())
 
 
 def camelize(term: str) -> str:
