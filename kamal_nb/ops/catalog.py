@@ -25,7 +25,6 @@ Runner = Callable[[Context, Args], OperationResult]
 OPERATION_MODULES: tuple[str, ...] = (
     "kamal_nb.ops.readonly",
     "kamal_nb.ops.lock",
-    "kamal_nb.ops.lock_guard",  # lock release --older-than: wraps the lock module's release
 )
 
 # Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from kamal_nb.commands import Command, Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
 from kamal_nb.fleet import GroupResult
+from kamal_nb.ops import lock_guard
 from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.errors import OperationError
+from kamal_nb.ops.errors import OperationError, Refused
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -278,14 +279,32 @@ def _acquire_run(ctx: Context, args: Args) -> OperationResult:
 
 
 def _release_plan(ctx: Context, args: Args) -> Plan:
-    return _plan(ctx, "lock release", _lock(ctx).release())
+    plan = _plan(ctx, "lock release", _lock(ctx).release())
+    if not args.get("older_than"):
+        return plan
+    limit = lock_guard.parse_age(str(args["older_than"]))
+    note = f"released only if the lock is older than {lock_guard.format_age(limit)}; who holds it is shown first"
+    return Plan(plan.operation, plan.steps, (*plan.notes, note))
 
 
 def _release_run(ctx: Context, args: Args) -> OperationResult:
     started = time.monotonic()
+    held: tuple[str, ...] = ()
+    status = None
+    if args.get("older_than"):
+        # kamal_nb's guard: a lock younger than --older-than (a deploy may still run) is left alone
+        limit = lock_guard.parse_age(str(args["older_than"]))
+        status = read_status(ctx)
+        if status is not None:
+            age = lock_guard.age_of(status.locked_at, ctx.session.clock())
+            held = (lock_guard.describe(status.holder, status.locked_at, status.message, age),)
+            if age is None or age < limit:
+                raise Refused(
+                    f"{held[0]}; not released: it is not older than {lock_guard.format_age(limit)} (--older-than)"
+                )
     released, result = release_result(ctx)
     message = "Released the deploy lock" if released else "There is no deploy lock"
-    return OperationResult("lock release", result, time.monotonic() - started, None, (message,))
+    return OperationResult("lock release", result, time.monotonic() - started, status, (*held, message))
 
 
 register(("lock", "status"), "Report lock status", mutating=False, plan=_status_plan, run=_status_run)

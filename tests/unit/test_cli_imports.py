@@ -99,3 +99,23 @@ def test_a_fleet_question_imports_no_deploy_operation(sandbox: tuple[Path, dict[
     for module in ("kamal_nb.ops.deploy", "kamal_nb.ops.build", "kamal_nb.state.fleet_state", "kamal_nb.notebook"):
         assert module not in modules
     assert "kamal_nb.ops.readonly" in modules  # the question's own operation
+
+
+def test_the_lock_age_guard_holds_from_the_command_line(sandbox: tuple[Path, dict[str, str]]) -> None:
+    # the catalog imports operation modules lazily: `lock release --older-than` must still be guarded
+    project, env = sandbox
+
+    def kamal_nb(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kamal_nb", *argv], cwd=project, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert kamal_nb("lock", "acquire", "-m", "a deploy still running", "-y").returncode == 0
+    try:
+        young = kamal_nb("lock", "release", "--older-than", "1h", "-y")
+        assert young.returncode == 1, young.stdout + young.stderr
+        assert "not older than 1h" in young.stdout + young.stderr
+        assert "a deploy still running" in kamal_nb("lock", "status").stdout
+    finally:
+        assert kamal_nb("lock", "release", "-y").returncode == 0
+    assert "There is no deploy lock" in kamal_nb("lock", "status").stdout
