@@ -23,7 +23,7 @@ PULL_BATCH = "\n".join(
         " >> .kamal/demo-audit.log",
         "docker pull 10.200.0.1:5000/demo:v2",
         LOCK,
-        "ids=$(docker container ls --all --quiet); [ -z \"$ids\" ] || docker container inspect $ids",
+        'ids=$(docker container ls --all --quiet); [ -z "$ids" ] || docker container inspect $ids',
     ]
 )
 
