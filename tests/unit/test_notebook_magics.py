@@ -379,8 +379,12 @@ def test_live_widgets_per_host(ip: Shell, ops: FakeOps) -> None:
     view = magics_of(ip).last_view
     assert view is not None and list(view.panels) == ["web-1", "web-2"]
     web1, web2 = view.panels["web-1"], view.panels["web-2"]
-    assert [o["text"] for o in web1.output.outputs] == ["$ docker ps\n", "abc123\n"]
-    assert "Error: no such container\n" in [o["text"] for o in web2.output.outputs]
+    # the text view's lines: one per step; a failing step's output below it
+    assert [o["text"] for o in web1.output.outputs] == ["ok      0.01s  docker ps\n"]
+    assert [o["text"] for o in web2.output.outputs][-2:] == [
+        "exit 1  0.01s  docker start app\n",
+        "  │ Error: no such container\n",
+    ]
     assert (web1.progress.value, web1.progress.max, web1.progress.bar_style) == (1, 1, "success")
     assert web2.progress.bar_style == "danger"
     assert web1.badge.value == "✅ ok" and web2.badge.value.startswith("❌ failed")
