@@ -18,7 +18,7 @@ import ipywidgets as w
 
 from kamal_nb.fleet import Failed, Finished, HostEvent, Output, Started
 from kamal_nb.redaction import redact
-from kamal_nb.text_view import TRUNCATED
+from kamal_nb.text_view import FAILED_TAIL, TRUNCATED, step_line, what
 
 TABS_UP_TO = 6  # hosts shown as tabs; more hosts go in an accordion
 
@@ -34,6 +34,8 @@ class HostPanel:
     shown: int = 0
     status: str = "waiting"
     glyph: str = "⏳"
+    step: str = ""  # what runs now
+    tail: list[str] = field(default_factory=list)  # its output so far (the last lines), for a failure
 
 
 class LiveBox(w.VBox):  # type: ignore[misc]
@@ -116,23 +118,33 @@ class WidgetView:
         with self._lock:
             panel = self.panel(event.host)
             if isinstance(event, Started):
-                if panel.status == "waiting":
-                    self._set_status(panel, "⏳", "running")
-                self._append(panel, f"$ {event.display}")
+                # the same lines as the text view: one per step, the step running now in the badge
+                panel.step, panel.tail = what(event.display), []
+                self._set_status(panel, "⏳", f"{self._count(panel)} running: {panel.step}")
             elif isinstance(event, Output):
-                self._append(panel, event.line, event.stream)
+                panel.tail = [*panel.tail[-(FAILED_TAIL - 1) :], event.line]
             elif isinstance(event, Finished):
                 bar = panel.progress
                 bar.max = max(bar.max, bar.value + 1)
                 bar.value += 1
+                self._append(panel, step_line(panel.step, event.exit_code, event.duration))
                 if event.exit_code != 0:
-                    self._append(panel, f"exit {event.exit_code} ({event.duration:.1f}s)", "stderr")
+                    for line in panel.tail:
+                        self._append(panel, f"  │ {line}", "stderr")
                     bar.bar_style = "danger"
-                    self._set_status(panel, "❌", f"failed (exit {event.exit_code})")
+                    self._set_status(panel, "❌", f"failed (exit {event.exit_code}): {panel.step}")
+                else:
+                    self._set_status(panel, "⏳", f"{self._count(panel)} done")
+                panel.tail = []
             elif isinstance(event, Failed):
-                self._append(panel, f"FAILED: {event.reason}", "stderr")
+                self._append(panel, step_line(panel.step, None, 0.0, event.reason), "stderr")
                 panel.progress.bar_style = "danger"
                 self._set_status(panel, "❌", f"failed: {event.reason}")
+
+    @staticmethod
+    def _count(panel: HostPanel) -> str:
+        """``3/12``: steps done of those the plan expects on this host."""
+        return f"{panel.progress.value}/{panel.progress.max}"
 
     def finish(self, outcomes: Mapping[str, tuple[bool, str]] | None, state: str) -> None:
         """Final per-host status (host -> (ok, why)) and the operation's state line."""

@@ -9,7 +9,9 @@
 * ``proxy_not_running``: kamal-proxy is not running on a host whose roles use it;
 * ``accessory_not_running``: an accessory container exists but is not running;
 * ``stale_lock``: a deploy lock older than an hour; ``lock_held``: a deploy lock (informational);
-* ``lock_unreadable``: a lock directory whose details cannot be decoded.
+* ``lock_unreadable``: a lock directory whose details cannot be decoded;
+* ``nothing_deployed``: no host has an app or kamal-proxy container yet (informational: a fresh
+  fleet before its first deploy, instead of an error per missing container).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ KINDS = (
     "stale_lock",
     "lock_unreadable",
     "lock_held",
+    "nothing_deployed",
 )
 _LEVEL: dict[Severity, Level] = {"error": "bad", "warning": "warn", "info": "ok"}
 
@@ -64,6 +67,12 @@ def find(
 ) -> tuple[Finding, ...]:
     found: list[Finding] = []
     by_host = {s.host: s for s in snapshots}
+    probed = [s for s in snapshots if s.reachable and s.docker_version is not None]
+    fresh = bool(probed) and not any(
+        container_kind(deployment, c) in ("app", "proxy") for s in probed for c in s.containers
+    )
+    if fresh:
+        found.append(Finding("info", "nothing_deployed", "nothing deployed yet: run kamal setup or kamal deploy"))
     for host in deployment.hosts:
         snapshot = by_host.get(host)
         if snapshot is None or not snapshot.reachable:
@@ -81,7 +90,7 @@ def find(
         if snapshot.docker_version is None:
             continue
         proxy = next((c for c in snapshot.containers if c.name == PROXY_CONTAINER), None)
-        if deployment.runs_proxy(host) and (proxy is None or proxy.state != "running"):
+        if not fresh and deployment.runs_proxy(host) and (proxy is None or proxy.state != "running"):
             state = "missing" if proxy is None else proxy.state
             found.append(Finding("error", "proxy_not_running", f"kamal-proxy is {state} on {host}", host))
         for c in snapshot.containers:
@@ -107,7 +116,7 @@ def find(
     for release in releases:
         if not release.known:
             continue
-        if release.current is None:
+        if release.current is None and not fresh:
             found.append(
                 Finding(
                     "error",

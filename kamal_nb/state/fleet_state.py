@@ -142,7 +142,8 @@ class FleetState:
         counts = {s: sum(1 for f in self.finding_list if f.severity == s) for s in findings.SEVERITIES}
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "none"
         lines.append(f"  findings: {summary}")
-        lines += [f"    {f.severity.upper():<7} {f.message}" for f in self.finding_list if f.severity != "info"]
+        # a held lock has its own line above; every other finding is listed, info ones included
+        lines += [f"    {f.severity.upper():<7} {f.message}" for f in self.finding_list if f.kind != "lock_held"]
         return lines
 
     def __str__(self) -> str:

@@ -84,12 +84,18 @@ def test_mutating_without_yes_prints_the_plan_and_exits_1(tmp_path: Path) -> Non
 def test_run_streams_host_output_and_exit_code(tmp_path: Path) -> None:
     done = kamal_nb("deploy", "--version", "v7", "-y", fake=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "[web-1] $ docker pull app\n[web-1] pulled\n" in done.stdout
+    # one line per step (what, duration, exit); the output is the result's to show, once
+    assert "[web-1] ok      0.10s  docker pull app\n" in done.stdout and "[web-1] pulled" not in done.stdout
     assert "kamal deploy: ok" in done.stdout
+    verbose = kamal_nb("deploy", "--version", "v7", "-y", "-v", fake=True, cwd=tmp_path)
+    assert "[web-1] $ docker pull app\n[web-1] pulled\n[web-1] ok (0.1s)\n" in verbose.stdout
     failed = kamal_nb("deploy", "--version", "bad", "-y", fake=True, cwd=tmp_path)
-    assert failed.returncode == 1 and "[web-1] exit 1" in failed.stdout and "FAILED on 1 of 1 hosts" in failed.stdout
+    assert failed.returncode == 1 and "FAILED on 1 of 1 hosts" in failed.stdout
+    assert "[web-1] exit 1  0.10s  docker pull app\n[web-1]   │ pulled\n" in failed.stdout
     quiet = kamal_nb("app", "details", "-q", fake=True, cwd=tmp_path)
     assert quiet.returncode == 0 and "[web-1]" not in quiet.stdout
+    quiet_failure = kamal_nb("deploy", "--version", "bad", "-y", "-q", fake=True, cwd=tmp_path)
+    assert "[web-1] exit 1  0.10s  docker pull app\n" in quiet_failure.stdout
 
 
 def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -516,7 +516,7 @@ def test_build_setup_with_buildx_runs_kamals_commands(build_project: StandIns) -
     docker_with_buildx(build_project)
     build_project.reply(CREATE, "kamal-local-docker-container\n")
     build_project.reply("docker buildx rm kamal-local-docker-container", "")
-    code, out, _ = run_cli("build", "create")
+    code, out, _ = run_cli("build", "create", "-v")
     assert code == 0 and f"[local] $ {CREATE}\n[local] kamal-local-docker-container\n" in out
     assert build_project.calls()[-1] == (CREATE.split(), {})
     assert run_cli("build", "remove")[0] == 0

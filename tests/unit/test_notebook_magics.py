@@ -201,8 +201,12 @@ def test_line_magic_returns_the_result(ip: Shell, ops: FakeOps) -> None:
     assert isinstance(result, OperationResult) and result.ok and result.operation == "app details"
     options = ops.runs[-1][1].options
     assert options.roles == ("web",) and options.hosts == ("web-*",)
-    # text live view while it ran (no widget front end in this shell)
-    assert "[web-1] $ docker ps" in captured.stdout and "[web-2] line 3" in captured.stdout
+    # text live view while it ran (no widget front end in this shell): one line per step, the
+    # output left to the result (shown once)
+    assert "[web-1] ok      0.01s  docker ps\n" in captured.stdout and "[web-2] line 3" not in captured.stdout
+    with capture_output() as verbose:
+        ip.run_cell("r = %kamal app details -v")
+    assert "[web-1] $ docker ps\n" in verbose.stdout and "[web-2] line 3\n" in verbose.stdout
 
 
 def test_variables_expand_outside_quotes_only(ip: Shell, ops: FakeOps) -> None:
@@ -292,7 +296,7 @@ def test_secrets_never_reach_the_views_or_errors(ip: Shell, ops: FakeOps) -> Non
     with capture_output() as captured:
         outcome = ip.run_cell("%kamal registry login -y")
     assert isinstance(outcome.error_in_exec, KamalOperationFailed)
-    assert "[web-1] $ docker login -p [REDACTED]" in captured.stdout
+    assert "[web-1] exit 1  0.01s  docker login -p [REDACTED]\n[web-1]   │ denied for [REDACTED]\n" in captured.stdout
     assert secret.reveal() not in captured.stdout
     assert secret.reveal() not in str(outcome.error_in_exec)
     ip.run_line_magic("config", "KamalMagics.widgets = 'on'")
@@ -375,8 +379,12 @@ def test_live_widgets_per_host(ip: Shell, ops: FakeOps) -> None:
     view = magics_of(ip).last_view
     assert view is not None and list(view.panels) == ["web-1", "web-2"]
     web1, web2 = view.panels["web-1"], view.panels["web-2"]
-    assert [o["text"] for o in web1.output.outputs] == ["$ docker ps\n", "abc123\n"]
-    assert "Error: no such container\n" in [o["text"] for o in web2.output.outputs]
+    # the text view's lines: one per step; a failing step's output below it
+    assert [o["text"] for o in web1.output.outputs] == ["ok      0.01s  docker ps\n"]
+    assert [o["text"] for o in web2.output.outputs][-2:] == [
+        "exit 1  0.01s  docker start app\n",
+        "  │ Error: no such container\n",
+    ]
     assert (web1.progress.value, web1.progress.max, web1.progress.bar_style) == (1, 1, "success")
     assert web2.progress.bar_style == "danger"
     assert web1.badge.value == "✅ ok" and web2.badge.value.startswith("❌ failed")
@@ -403,8 +411,9 @@ def test_display_limit_truncates_live_output_only(ip: Shell, ops: FakeOps) -> No
     ops.add(("audit",), chatty)
     ip.run_line_magic("config", "KamalMagics.display_limit = 5")
     with capture_output() as captured:
-        result = ip.run_line_magic("kamal", "audit")
-    assert captured.stdout.count("[web-1]") == 6 and "more output" in captured.stdout
+        result = ip.run_line_magic("kamal", "audit -v")
+    assert "[web-1] 4\n" in captured.stdout and "[web-1] 5\n" not in captured.stdout
+    assert "[web-1] … (more output" in captured.stdout and "[web-1] ok (0.0s)" in captured.stdout
     assert result.output("web-1").count("\n") == 50
 
 
@@ -413,7 +422,8 @@ def test_text_mode_without_widget_frontend(ip: Shell, ops: FakeOps) -> None:
     with capture_output() as captured:
         ip.run_cell("%kamal details")
     assert not [o for o in captured.outputs if WIDGET_VIEW in o.data]
-    assert "[web-1] abc123 app-web-v7" in captured.stdout
+    assert "[web-1] ok      0.01s  docker ps\n" in captured.stdout
+    assert captured.stdout.count("abc123 app-web-v7") == 1  # the output is shown once, by the result
     assert "kamal details: ok" in captured.stdout  # the result's text/plain, shown by IPython
     with capture_output() as quiet:
         ip.run_cell("%kamal details -q")

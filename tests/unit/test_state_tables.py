@@ -516,3 +516,15 @@ def test_accessories_and_a_lock_away_from_the_primary_host() -> None:
         ("error", "accessory_not_running", H3),
         ("info", "lock_held", H3),
     ]
+
+
+def test_a_fresh_fleet_is_nothing_deployed_yet_not_errors() -> None:
+    fresh = tuple(HostSnapshot(h, docker_version="27.0") for h in (H1, H2, H3))
+    state = FleetState(DEMO, fresh, LOCKED_AT)
+    assert [(f.severity, f.kind) for f in state.finding_list] == [("info", "nothing_deployed")]
+    assert state.ok and "INFO    nothing deployed yet: run kamal setup or kamal deploy" in str(state)
+    assert "ERROR" not in str(state) and "error" not in state.findings.to_text()
+    # once anything of the app is on a host, what is missing elsewhere is an error again
+    half = (HostSnapshot(H1, docker_version="27.0", containers=(container("demo-web-v1"),)), *fresh[1:])
+    kinds = {f.kind for f in FleetState(DEMO, half, LOCKED_AT).finding_list}
+    assert "nothing_deployed" not in kinds and {"no_running_container", "proxy_not_running"} <= kinds
