@@ -56,18 +56,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:
     """Run one parsed command against a session in ``root`` (the current directory)."""
-    from kamal_nb.config.errors import ConfigError
-    from kamal_nb.config.secret_adapters import AdapterError
-    from kamal_nb.fleet import HostFailures
     from kamal_nb.notebook.live import TextView
     from kamal_nb.ops import catalog
-    from kamal_nb.ops.errors import OperationError
     from kamal_nb.ops.local_result import LocalResult
     from kamal_nb.ops.plan import Plan
     from kamal_nb.ops.result import OperationResult
-    from kamal_nb.ops.selection import SelectionError
     from kamal_nb.ops.session import Session
-    from kamal_nb.redaction import redact
 
     name = f"kamal-nb {invocation.name}"
     if invocation.path == ("version",):
@@ -80,30 +74,20 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     view = TextView(out, quiet=ctx.options.quiet, verbose=ctx.options.verbose)
     unsubscribe = session.events.subscribe(view)
     try:
-        operation = catalog.lookup(invocation.path)
-        if invocation.plan:
-            result: object = operation.plan(ctx, dict(invocation.args))
-        else:
-            result = catalog.perform(ctx, invocation.path, dict(invocation.args), yes=invocation.yes)
-    except catalog.UnknownOperation:
-        err.write(f"{name}: not available in kamal_nb yet\n")
-        return 1
-    except SelectionError as error:
-        err.write(f"{name}: {error}\n")
-        return 2
-    except (OperationError, AdapterError) as error:  # a held lock, a failed hook or build, a refusal
-        err.write(redact(f"{name}: {error}\n"))
-        return 1
-    except ConfigError as error:
-        err.write(redact(f"{name}: ConfigError: {error}\n"))
-        return 1
-    except HostFailures as failure:
-        out.write(str(OperationResult(invocation.name, failure.result)) + "\n")
-        err.write(redact(f"{name}: {failure}\n"))
-        return 1
+        outcome = catalog.attempt(
+            ctx, invocation.path, dict(invocation.args), yes=invocation.yes, plan_only=invocation.plan
+        )
     finally:
         unsubscribe()
         session.close()
+    failure = outcome.failure
+    if failure is not None:
+        if failure.result is not None:
+            out.write(f"{failure.result}\n")
+        prefix = "ConfigError: " if failure.kind == "config" else ""
+        err.write(f"{name}: {prefix}{failure.message}\n")
+        return failure.exit_code
+    result = outcome.value
     if isinstance(result, LocalResult):
         out.write(result.text)  # byte for byte what Kamal prints
         return 0

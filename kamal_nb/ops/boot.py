@@ -21,7 +21,6 @@ Commands that do not depend on each other's answers go in one round trip (a Guar
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,25 +31,16 @@ from kamal_nb.commands import App, container_hostname, replaced_version
 from kamal_nb.commands import proxy_paths as paths
 from kamal_nb.commands.proxy_options import host_tls_cert, host_tls_key
 from kamal_nb.config import Role
+from kamal_nb.engine.run import run_operation
 from kamal_nb.fleet import Upload
+from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.hooks import run_hook
-from kamal_nb.ops.lock import deploy_lock
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import (
-    Cmd,
-    Interrupted,
-    OperationInterrupted,
-    Recorder,
-    Reply,
-    Trip,
-    planned,
-    send,
-    tracking,
-)
+from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, Trip, planned, send
 
 RUNNING = "<running version>"
 STALE = "<stale version>"
@@ -492,7 +482,7 @@ def _prepare(ctx: Context, rec: Recorder, version: str) -> bool:
         if not preparations[host].run(rec):
             failed.append(host)
 
-    _parallel(list(preparations), one, rec)
+    _parallel(ctx, list(preparations), one, rec)
     return not failed
 
 
@@ -507,31 +497,18 @@ def _error_pages(path: str | None, root: Path, version: str) -> list[tuple[str, 
     return [(p.name, p.read_bytes(), p.stat().st_mode & 0o755) for p in files]
 
 
-def _parallel(items: Sequence[str], work: Callable[[str], None], rec: Recorder) -> None:
-    """Run `work` for every item at once; Ctrl-C (or an interrupt in a worker) stops them all."""
-    if not items:
-        return
-    interrupt: BaseException | None = None
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="kamal-nb-boot") as pool:
-        futures = {pool.submit(work, item): item for item in items}
-        pending = set(futures)
-        while pending:
-            try:
-                done, pending = concurrent.futures.wait(pending, timeout=0.2)
-            except KeyboardInterrupt as error:
-                rec.cancelled.set()
-                interrupt = interrupt or error
-                continue
-            for future in done:
-                problem = future.exception()
-                if isinstance(problem, KeyboardInterrupt | Interrupted):
-                    rec.cancelled.set()
-                    if isinstance(problem, KeyboardInterrupt):
-                        interrupt = interrupt or problem
-                elif problem is not None:
-                    rec.fail(futures[future].split("\0")[0], f"{type(problem).__name__}: {problem}")
-    if interrupt is not None or rec.cancelled.is_set():
-        raise interrupt or KeyboardInterrupt()
+def _parallel(ctx: Context, items: Sequence[str], work: Callable[[str], None], rec: Recorder) -> None:
+    """Run `work` for every item at once (the one thread pool); an interrupt stops them all."""
+
+    def one(item: str) -> None:
+        try:
+            work(item)
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except Exception as problem:  # a bug in one host's work: that host fails, the others go on
+            rec.fail(item.split("\0")[0], f"{type(problem).__name__}: {problem}")
+
+    fan_out(items, one, workers=max(1, len(items)), cancel=rec.cancelled, name="kamal-nb-boot")
 
 
 def boot(ctx: Context, rec: Recorder, run: BootRun) -> bool:
@@ -561,7 +538,7 @@ def boot(ctx: Context, rec: Recorder, run: BootRun) -> bool:
                     rec.fail(role_boot.host, str(error))
                     return
 
-        _parallel(ordered, work, rec)
+        _parallel(ctx, ordered, work, rec)
         if any(rec.failed(host) for host in group):
             return False
         run_hook(ctx, "post-app-boot", command=run.command, subcommand=run.subcommand, hosts=list(group))
@@ -576,33 +553,6 @@ def with_version(ctx: Context, version: str) -> Context:
     if ctx.options.version == version:
         return ctx
     return ctx.derived(replace(ctx.options, version=version))
-
-
-def interrupted(ctx: Context, rec: Recorder, operation: str, started: float) -> OperationInterrupted:
-    result = rec.result(operation, started)
-    return OperationInterrupted(
-        f"kamal {operation} was interrupted; the deploy lock was released.\n{rec.story()}", result
-    )
-
-
-def run_locked(
-    ctx: Context, operation: str, body: Callable[[Recorder], object], *, lock: bool = True
-) -> OperationResult:
-    """Run `body` under the deploy lock, following the events; an interrupt releases the lock and
-    raises OperationInterrupted saying what happened on each host."""
-    ctx.config.check_secrets()  # a missing secret stops everything before any host is touched
-    rec = Recorder()
-    started = time.monotonic()
-    with tracking(ctx, rec):
-        try:
-            if lock:
-                with deploy_lock(ctx):
-                    data = body(rec)
-            else:
-                data = body(rec)
-        except (KeyboardInterrupt, Interrupted):
-            raise interrupted(ctx, rec, operation, started) from None
-    return rec.result(operation, started, data)
 
 
 # -- kamal app boot ------------------------------------------------------------------------------
@@ -623,11 +573,9 @@ def _boot_run(ctx: Context, args: Args) -> OperationResult:
     version = _boot_version(ctx)
 
     def body(rec: Recorder) -> bool:
-        booted = with_version(ctx, version)
-        booted.holding_lock = True
-        return boot(booted, rec, BootRun(version))
+        return boot(with_version(ctx, version), rec, BootRun(version))  # derived under the lock: holds it
 
-    return run_locked(ctx, "app boot", body)
+    return run_operation(ctx, "app boot", body, lock=True)
 
 
 register(
@@ -636,71 +584,4 @@ register(
     mutating=True,
     plan=_boot_plan,
     run=_boot_run,
-)
-
-
-# -- kamal app stale_containers [--stop] ----------------------------------------------------------
-
-
-def _stale_reads(ctx: Context, host: str, role: Role) -> list[Cmd]:
-    app = App(ctx.config, role=role, host=host)
-    return [Cmd(app.list_versions(), strict=False), Cmd(app.current_running_version(), strict=False)]
-
-
-def _stale_plan(ctx: Context, args: Args) -> Plan:
-    steps: list[PlannedStep] = []
-    for host in ctx.selection.app_hosts:
-        for role in ctx.selection.roles_on(host):
-            steps += planned(host, _stale_reads(ctx, host, role), role.name)
-            if args.get("stop"):
-                stop = App(ctx.config, role=role, host=host).stop(version=STALE)
-                steps.append(PlannedStep(host, stop, role.name, "for each running version but the current one"))
-    return Plan(
-        "app stale_containers", tuple(steps), ("with --stop, under the deploy lock",) if args.get("stop") else ()
-    )
-
-
-def stale_containers(ctx: Context, rec: Recorder, *, stop: bool) -> dict[str, dict[str, list[str]]]:
-    """Running versions other than the current one, by host and role; stopped with `stop`."""
-    found: dict[str, dict[str, list[str]]] = {}
-    trips = {
-        h: [c for r in ctx.selection.roles_on(h) for c in _stale_reads(ctx, h, r)] for h in ctx.selection.app_hosts
-    }
-    replies = send(ctx, rec, trips)
-    stops: dict[str, list[Cmd]] = {}
-    for host, reply in replies.items():
-        for index, role in enumerate(ctx.selection.roles_on(host)):
-            running = reply.out(2 * index + 1)
-            versions = [v for v in reply.out(2 * index).split("\n") if v and v != running]
-            found.setdefault(host, {})[role.name] = versions
-            for version in versions:
-                if stop:
-                    rec.say(f"{host}: Stopping stale container for role {role.name} with version {version}")
-                    command = App(ctx.config, role=role, host=host).stop(version=version)
-                    stops.setdefault(host, []).append(Cmd(command, strict=False))
-                else:
-                    rec.say(
-                        f"{host}: Detected stale container for role {role.name} with version {version} "
-                        "(use `kamal app stale_containers --stop` to stop)"
-                    )
-    send(ctx, rec, stops)
-    return found
-
-
-def _stale_run(ctx: Context, args: Args) -> OperationResult:
-    stop = bool(args.get("stop"))
-    return run_locked(ctx, "app stale_containers", lambda rec: stale_containers(ctx, rec, stop=stop), lock=stop)
-
-
-def _stale_perform_plan(ctx: Context, args: Args) -> Plan:
-    return _stale_plan(ctx, args)
-
-
-register(
-    ("app", "stale_containers"),
-    "Detect app stale containers (--stop to stop them)",
-    mutating=True,
-    plan=_stale_perform_plan,
-    run=_stale_run,
-    mutating_when=lambda args: bool(args.get("stop")),  # without --stop it only reports
 )

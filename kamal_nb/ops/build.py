@@ -342,7 +342,7 @@ def _operation(name: str, do_push: bool, do_pull: bool) -> None:
         return Plan(f"build {name}", tuple(steps))
 
     def run(ctx: Context, args: Args) -> OperationResult:
-        from kamal_nb.ops.boot import run_locked
+        from kamal_nb.engine.run import run_operation
 
         def body(rec: Recorder) -> object:
             image = push_image(ctx, rec, no_cache=bool(args.get("no_cache"))) if do_push else None
@@ -350,7 +350,7 @@ def _operation(name: str, do_push: bool, do_pull: bool) -> None:
                 pull_image(ctx, rec)
             return image
 
-        return run_locked(ctx, f"build {name}", body, lock=False)
+        return run_operation(ctx, f"build {name}", body)
 
     summaries = {
         "push": "Build and push app image to registry",

@@ -11,30 +11,32 @@ costs one round trip on the primary host only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from kamal_nb.commands import Lock, Server
 from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
-from kamal_nb.ops.boot import BootRun, Found, boot, found_in, host_reads, interrupted, plan_boot, plan_notes
+from kamal_nb.engine.run import run_operation
+from kamal_nb.ops.arguments import DeployArguments
+from kamal_nb.ops.boot import BootRun, Found, boot, found_in, host_reads, plan_boot, plan_notes
 from kamal_nb.ops.build import _push_plan, plan_pull, pull_image, push_image
-from kamal_nb.ops.catalog import Args, lookup, register
+from kamal_nb.ops.catalog import lookup, register
 from kamal_nb.ops.hooks import LOCAL, hook_may_run, run_hook
 from kamal_nb.ops.lock import (
     LockError,
     automatic_acquire,
-    deploy_lock,
+    holding,
     lock_held_elsewhere,
     read_status,
     refused,
     release_lock,
 )
 from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
-from kamal_nb.ops.prune import plan_prune, prune
+from kamal_nb.ops.proxy_boot import boot_proxy, proxy_boot_script
+from kamal_nb.ops.prune import prune, prune_script
 from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.script import plan_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Interrupted, Recorder, Reply, planned, tracking
+from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned
 
 
 def lock_plan(ctx: Context, *, ensured: bool = False) -> tuple[list[PlannedStep], list[PlannedStep]]:
@@ -57,7 +59,7 @@ def hook_step(name: str) -> PlannedStep:
 
 def _accessory_boot(ctx: Context, rec: Recorder) -> bool:
     """`kamal accessory boot all`, through the catalog (kamal_nb.ops.accessory)."""
-    return not ctx.config.accessories or rec.absorb(lookup(("accessory", "boot")).run(ctx, {"name": "all"}))
+    return not ctx.config.accessories or rec.absorb(lookup(("accessory", "boot")).ran(ctx, {"name": "all"}))
 
 
 def deploy_steps(
@@ -99,7 +101,7 @@ def deploy_steps(
     if problem is not None:
         raise LockError(problem, read_status(ctx) if problem.startswith("Deploy lock found") else None)
     ok = False
-    with deploy_lock(ctx, ensure_run_directory=not covered, acquired=taken):
+    with holding(ctx, rec, ensure_run_directory=not covered, acquired=taken):
         run_hook(ctx, "pre-deploy", command=command, secrets=True)
         if full:
             rec.say("Ensure kamal-proxy is running...")
@@ -135,12 +137,12 @@ def deploy_plan(ctx: Context, *, operation: str, skip_push: bool, full: bool, ac
         )
     steps.append(hook_step("pre-deploy"))
     if full:
-        steps += plan_proxy_boot(ctx)
+        steps += plan_script(ctx, proxy_boot_script(ctx)).steps
     if accessories and ctx.config.accessories:
         steps.append(PlannedStep(LOCAL, "kamal accessory boot all", note="see `plan accessory boot all`"))
     steps += plan_boot(ctx, run)
     if full:
-        steps += plan_prune(ctx)
+        steps += plan_script(ctx, prune_script(ctx)).steps
     steps += [*release, hook_step("post-deploy")]
     notes = [
         "commands of a host that do not depend on each other's answers go in one round trip",
@@ -150,38 +152,20 @@ def deploy_plan(ctx: Context, *, operation: str, skip_push: bool, full: bool, ac
     return Plan(operation, tuple(steps), tuple(notes))
 
 
-def run_operation(ctx: Context, operation: str, body: Callable[[Recorder], object]) -> OperationResult:
-    """Follow the events, check secrets first, turn an interrupt into OperationInterrupted."""
-    ctx.config.check_secrets()
-    rec = Recorder()
-    started = time.monotonic()
-    with tracking(ctx, rec):
-        try:
-            data = body(rec)
-        except (KeyboardInterrupt, Interrupted):
-            raise interrupted(ctx, rec, operation, started) from None
-    return rec.result(operation, started, data)
-
-
 def _deploy_operation(name: str, full: bool, summary: str) -> None:
-    def plan(ctx: Context, args: Args) -> Plan:
-        return deploy_plan(ctx, operation=name, skip_push=bool(args.get("skip_push")), full=full)
+    def plan(ctx: Context, args: DeployArguments) -> Plan:
+        return deploy_plan(ctx, operation=name, skip_push=args.skip_push, full=full)
 
-    def run(ctx: Context, args: Args) -> OperationResult:
+    def run(ctx: Context, args: DeployArguments) -> OperationResult:
         return run_operation(
             ctx,
             name,
             lambda rec: deploy_steps(
-                ctx,
-                rec,
-                command=name,
-                skip_push=bool(args.get("skip_push")),
-                no_cache=bool(args.get("no_cache")),
-                full=full,
+                ctx, rec, command=name, skip_push=args.skip_push, no_cache=args.no_cache, full=full
             ),
         )
 
-    register((name,), summary, mutating=True, plan=plan, run=run)
+    register((name,), summary, mutating=True, plan=plan, run=run, arguments=DeployArguments)
 
 
 _deploy_operation("deploy", True, "Deploy app to servers")

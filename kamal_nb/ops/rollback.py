@@ -9,20 +9,22 @@ from __future__ import annotations
 import time
 
 from kamal_nb.commands import App
+from kamal_nb.engine.run import run_operation
+from kamal_nb.ops.arguments import RollbackArguments
 from kamal_nb.ops.boot import RUNNING, BootRun, Found, boot, plan_boot, plan_notes, with_version
-from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
+from kamal_nb.ops.catalog import register
+from kamal_nb.ops.deploy import hook_step, lock_plan
 from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.hooks import hook_may_run, run_hook
-from kamal_nb.ops.lock import deploy_lock, lock_and_send
+from kamal_nb.ops.lock import holding, lock_and_send
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, planned
 
 
-def _version(args: Args) -> str:
-    version = str(args.get("version") or "").strip()
+def _version(args: RollbackArguments) -> str:
+    version = str(args.version or "").strip()
     if not version:
         raise Refused("rollback needs a VERSION (see `kamal app containers` for the versions on the hosts)")
     return version
@@ -53,14 +55,14 @@ def _prefetch(ctx: Context, host: str, version: str) -> list[Cmd]:
 def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
     """True when rolled back; False when the version is missing somewhere or the boot failed."""
     started = time.monotonic()
-    target = with_version(ctx, version)
-    hosts = target.selection.app_hosts
-    prefetch = not hook_may_run(target, "pre-deploy")
-    trips = {h: _availability(target, h, version) + (_prefetch(target, h, version) if prefetch else []) for h in hosts}
+    seen = with_version(ctx, version)
+    hosts = seen.selection.app_hosts
+    prefetch = not hook_may_run(seen, "pre-deploy")
+    trips = {h: _availability(seen, h, version) + (_prefetch(seen, h, version) if prefetch else []) for h in hosts}
     # the availability check rides on the lock's round trip on the primary host, right after it
     replies, taken = lock_and_send(ctx, rec, trips)
-    with deploy_lock(ctx, acquired=taken):
-        target.holding_lock = True
+    with holding(ctx, rec, acquired=taken):
+        target = with_version(ctx, version)  # seen under the lock: it holds it
         unreachable = {h: r.error for h, r in replies.items() if r.error is not None}
         for host, error in unreachable.items():
             rec.fail(host, error or "unreachable")
@@ -91,7 +93,7 @@ def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
     return True
 
 
-def _plan(ctx: Context, args: Args) -> Plan:
+def _plan(ctx: Context, args: RollbackArguments) -> Plan:
     version = _version(args)
     take, release = lock_plan(ctx)
     target = with_version(ctx, version)
@@ -115,9 +117,9 @@ def _plan(ctx: Context, args: Args) -> Plan:
     return Plan(f"rollback {version}", tuple(steps), notes)
 
 
-def _run(ctx: Context, args: Args) -> OperationResult:
+def _run(ctx: Context, args: RollbackArguments) -> OperationResult:
     version = _version(args)
     return run_operation(ctx, "rollback", lambda rec: rollback_steps(ctx, rec, version))
 
 
-register(("rollback",), "Rollback app to VERSION", mutating=True, plan=_plan, run=_run)
+register(("rollback",), "Rollback app to VERSION", mutating=True, plan=_plan, run=_run, arguments=RollbackArguments)

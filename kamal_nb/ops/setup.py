@@ -9,10 +9,12 @@ installing software is a decision for their operators.
 from __future__ import annotations
 
 from kamal_nb.commands import Docker
-from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.deploy import deploy_plan, deploy_steps, hook_step, lock_plan, run_operation
+from kamal_nb.engine.run import run_operation
+from kamal_nb.ops.arguments import DeployArguments
+from kamal_nb.ops.catalog import register
+from kamal_nb.ops.deploy import deploy_plan, deploy_steps, hook_step, lock_plan
 from kamal_nb.ops.hooks import run_hook
-from kamal_nb.ops.lock import deploy_lock
+from kamal_nb.ops.lock import holding
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -44,7 +46,7 @@ def check_docker(ctx: Context, rec: Recorder) -> bool:
 
 
 def setup_steps(ctx: Context, rec: Recorder, *, skip_push: bool, no_cache: bool) -> bool:
-    with deploy_lock(ctx):
+    with holding(ctx, rec):
         rec.say("Ensure Docker is installed...")
         if not check_docker(ctx, rec):
             return False
@@ -54,7 +56,7 @@ def setup_steps(ctx: Context, rec: Recorder, *, skip_push: bool, no_cache: bool)
         )
 
 
-def _plan(ctx: Context, args: Args) -> Plan:
+def _plan(ctx: Context, args: DeployArguments) -> Plan:
     take, release = lock_plan(ctx)
     check = [
         PlannedStep(h, Docker(ctx.config).installed(), note="Docker missing: stop and say where")
@@ -62,21 +64,26 @@ def _plan(ctx: Context, args: Args) -> Plan:
     ]
     ctx.holding_lock = True  # the inner deploy runs under setup's lock
     try:
-        deploy = deploy_plan(ctx, operation="setup", skip_push=bool(args.get("skip_push")), full=True, accessories=True)
+        deploy = deploy_plan(ctx, operation="setup", skip_push=args.skip_push, full=True, accessories=True)
     finally:
         ctx.holding_lock = False
     steps = [*take, *check, hook_step("docker-setup"), *deploy.steps, *release]
     return Plan("setup", tuple(steps), deploy.notes)
 
 
-def _run(ctx: Context, args: Args) -> OperationResult:
+def _run(ctx: Context, args: DeployArguments) -> OperationResult:
     return run_operation(
         ctx,
         "setup",
-        lambda rec: setup_steps(ctx, rec, skip_push=bool(args.get("skip_push")), no_cache=bool(args.get("no_cache"))),
+        lambda rec: setup_steps(ctx, rec, skip_push=args.skip_push, no_cache=args.no_cache),
     )
 
 
 register(
-    ("setup",), "Setup all accessories, push the env, and deploy app to servers", mutating=True, plan=_plan, run=_run
+    ("setup",),
+    "Setup all accessories, push the env, and deploy app to servers",
+    mutating=True,
+    plan=_plan,
+    run=_run,
+    arguments=DeployArguments,
 )

@@ -24,15 +24,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from kamal_nb.commands import Hook, Proxy
+from kamal_nb.engine.run import run_operation
 from kamal_nb.ops import accessory
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes, run_locked
+from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.hooks import run_hook
 from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
-from kamal_nb.ops.prune import plan_prune, prune
+from kamal_nb.ops.proxy_boot import boot_proxy, proxy_boot_script
+from kamal_nb.ops.prune import prune, prune_script
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.script import Item, Say, Script, flag, plan_script, register_script, run_script, text
 from kamal_nb.ops.selection import Selection
@@ -102,11 +103,11 @@ def plan_proxy_upgrade(ctx: Context, *, rolling: bool, command: str, subcommand:
         on = on_hosts(ctx, group)
         for host in group:
             steps += planned(host, cleanup(on, host))
-        steps += plan_proxy_boot(on)
+        steps += plan_script(on, proxy_boot_script(on)).steps
         steps += plan_boot(
             on_hosts(ctx, group, version=version), BootRun(version, command=command, subcommand=subcommand)
         )
-        steps += plan_prune(on)
+        steps += plan_script(on, prune_script(on)).steps
     return steps
 
 
@@ -149,10 +150,11 @@ def _proxy_upgrade_plan(ctx: Context, args: Args) -> Plan:
 
 def _proxy_upgrade_run(ctx: Context, args: Args) -> OperationResult:
     rolling = flag(args, "rolling")
-    return run_locked(
+    return run_operation(
         ctx,
         "proxy upgrade",
         lambda rec: proxy_upgrade(ctx, rec, rolling=rolling, command="proxy", subcommand="upgrade"),
+        lock=True,
     )
 
 
@@ -217,7 +219,7 @@ def _upgrade_plan(ctx: Context, args: Args) -> Plan:
 
 def _upgrade_run(ctx: Context, args: Args) -> OperationResult:
     rolling = flag(args, "rolling")
-    return run_locked(ctx, "upgrade", lambda rec: upgrade(ctx, rec, rolling=rolling))
+    return run_operation(ctx, "upgrade", lambda rec: upgrade(ctx, rec, rolling=rolling), lock=True)
 
 
 register(
