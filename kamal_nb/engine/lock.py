@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -21,7 +21,7 @@ from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
 from kamal_nb.engine.context import RunContext as Context
 from kamal_nb.engine.errors import OperationError
 from kamal_nb.engine.record import Recorder
-from kamal_nb.engine.trips import Cmd, Reply, send, tolerated
+from kamal_nb.engine.trips import tolerated
 from kamal_nb.fleet import GroupResult
 
 
@@ -205,40 +205,3 @@ def holding(
     finally:
         ctx.holding_lock = False
         release_lock(ctx)
-
-
-def lock_and_send(ctx: Context, rec: Recorder, trips: Mapping[str, Sequence[Cmd]]) -> tuple[dict[str, Reply], bool]:
-    """Take the deploy lock and send `trips` once it is ours, in as few round trips as that allows.
-
-    The primary host's trip rides on the lock's own round trip (`mkdir -p .kamal`, the lock, then
-    the trip, which runs only if the lock was taken); the other hosts' follow with their `mkdir -p
-    .kamal`. Returns the replies (each only to its trip) and whether the lock was taken here (the
-    caller releases it then, e.g. `holding(ctx, rec, acquired=True)`). A held lock raises LockError
-    with its holder (`--lock-wait` waits for it first); nothing else has been sent then.
-    """
-    if lock_held_elsewhere(ctx):
-        return send(ctx, rec, trips), False
-    answers: dict[str, Reply] = {}
-    ensure: list[Cmd] = []
-    if ctx.options.lock_wait:  # waiting takes round trips of its own
-        _acquire_automatic(ctx)
-    else:
-        primary = _primary(ctx)
-        ensure = [Cmd(Server(ctx.config).ensure_run_directory())]
-        take = [*ensure, Cmd(automatic_acquire(ctx), strict=False, stop_on="failure")]
-        reply = send(ctx, rec, {primary: [*take, *trips.get(primary, ())]})[primary]
-        code, err = reply.code(len(take) - 1), reply.err(len(take) - 1)
-        if code != 0:
-            if code is not None and refused(err):
-                raise LockError("Deploy lock found. Run 'kamal lock help' for more information", read_status(ctx))
-            raise LockError(f"taking the deploy lock on {primary} failed: {reply.error or reply.failure or err}")
-        answers[primary] = reply.part(len(take))
-    rest = {h: [*ensure, *trips.get(h, ())] for h in ctx.selection.hosts if h not in answers}
-    rest.update({h: [*ensure, *t] for h, t in trips.items() if h not in answers})
-    try:
-        replies = send(ctx, rec, {h: t for h, t in rest.items() if t})
-    except BaseException:
-        release_lock(ctx)
-        raise
-    answers.update({h: r.part(len(ensure)) for h, r in replies.items() if h in trips})
-    return answers, True

@@ -6,19 +6,16 @@ fails ends the round trip there (Kamal raises), a *tolerant* one does not (Kamal
 success (`"ok"`: what follows is for the other answer) or on a tolerated failure (`"failure"`:
 what follows needs this to have worked).
 
-    replies = send(ctx, rec, {host: [Cmd(audit_line), Cmd(some_command, strict=False)]})
-    replies[host].ok, replies[host].out(1)
+The engine's runner (kamal_nb.engine.run) makes them from a script's consecutive commands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from kamal_nb.commands import Command
-from kamal_nb.engine.context import RunContext as Context
-from kamal_nb.engine.record import Interrupted, Recorder
 from kamal_nb.fleet import Batch, CommandResult, Upload
 from kamal_nb.fleet.runner import Step
 
@@ -130,44 +127,3 @@ def tolerated(result: CommandResult, *, answer: bool = False) -> CommandResult:
     """The same result, marked as a failure Kamal ignores (or, with `answer`, as an answer)."""
     kind = Answered if answer else Tolerated
     return kind(**{f.name: getattr(result, f.name) for f in fields(result)})
-
-
-def send(ctx: Context, rec: Recorder, trips: Mapping[str, Trip], *, record: bool = True) -> dict[str, Reply]:
-    """One round trip on each host (in parallel); the replies, recorded in `rec`.
-
-    Raises `Interrupted` instead of sending when the operation was interrupted meanwhile.
-    """
-    if rec.cancelled.is_set():
-        raise Interrupted()
-    if not trips:
-        return {}
-    steps: dict[str, list[Step]] = {}
-    for host, trip in trips.items():
-        steps[host] = [trip] if isinstance(trip, Upload) else [round_trip(trip)]
-    try:
-        group = ctx.runner.run(steps, stop_on_failure=True)
-    except KeyboardInterrupt:
-        rec.cancelled.set()
-        raise
-    replies: dict[str, Reply] = {}
-    for host, trip in trips.items():
-        host_result = group[host]
-        commands: Sequence[Cmd] = () if isinstance(trip, Upload) else trip
-        results: list[CommandResult] = []
-        failure: str | None = host_result.error
-        for index, result in enumerate(host_result.commands):
-            strict = isinstance(trip, Upload) or (index < len(commands) and commands[index].strict)
-            if result.ok or strict:
-                results.append(result)
-                if not result.ok and failure is None:
-                    detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
-                    failure = f"`{result.command}` exited {result.exit_code}" + (f": {detail[-1]}" if detail else "")
-            else:
-                results.append(tolerated(result))
-        if record:
-            rec.add(host, results, host_result.duration)
-            if failure is not None and host_result.error is not None:
-                rec.fail(host, failure)
-        # the raw results (real exit codes) are what callers inspect
-        replies[host] = Reply(host, tuple(host_result.commands), host_result.error, failure)
-    return replies

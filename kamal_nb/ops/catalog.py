@@ -128,13 +128,15 @@ def register(
 ) -> Operation:
     """Add an operation. Without `run`, running executes the plan as it stands."""
     operation = Operation(
-        path, summary, mutating, plan, run or run_plan(plan, " ".join(path)), mutating_when, local, arguments
+        path, summary, mutating, plan, run or executing(plan, " ".join(path)), mutating_when, local, arguments
     )
     _CATALOG[path] = operation
     return operation
 
 
-def run_plan(planner: Planner, name: str) -> Runner:
+def executing(planner: Planner, name: str) -> Runner:
+    """The run of an operation whose plan is its value: every planned step sent as it stands."""
+
     def run(ctx: Context, args: Any) -> OperationResult:
         plan = planner(ctx, args)
         started = time.monotonic()

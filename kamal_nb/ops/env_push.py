@@ -66,7 +66,14 @@ def env_push_script(ctx: Context) -> Script:
 
     notes = ("nothing is restarted: containers see the new values at their next boot",)
     items = (Phase(phase), Gate(say, "says which files were written"))
-    return Script("env push", items, lock=True, notes=notes, conclude=written, check_secrets=True)
+    return Script(
+        "env push",
+        items,
+        lock=True,
+        notes=notes,
+        conclude=lambda answers, finished: written(answers),
+        check_secrets=True,
+    )
 
 
 def _build(ctx: Context, args: NoArguments) -> Script:

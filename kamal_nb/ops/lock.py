@@ -12,7 +12,6 @@ from kamal_nb.engine.lock import (
     LockStatus,
     automatic_acquire,
     holding,
-    lock_and_send,
     lock_held_elsewhere,
     read_status,
     refused,
@@ -32,7 +31,6 @@ __all__ = [
     "LockStatus",
     "automatic_acquire",
     "holding",
-    "lock_and_send",
     "lock_held_elsewhere",
     "read_status",
     "refused",
@@ -63,7 +61,9 @@ def _status(ctx: Context, args: NoArguments) -> Script:
         return Verdict(message=held.text if held else "There is no deploy lock")
 
     return Script(
-        "lock status", (Phase({host: (read,)}), Gate(say, "says who holds it")), conclude=lambda a: _held(a, host)
+        "lock status",
+        (Phase({host: (read,)}), Gate(say, "says who holds it")),
+        conclude=lambda a, finished: _held(a, host),
     )
 
 
@@ -93,7 +93,7 @@ def _acquire(ctx: Context, args: LockArguments) -> Script:
         Phase({host: (Do(lock.status(), capture="status", note="the lock as taken"),)}),
         Gate(say, "says who holds it now"),
     )
-    return Script("lock acquire", items, conclude=lambda a: _held(a, host))
+    return Script("lock acquire", items, conclude=lambda a, finished: _held(a, host))
 
 
 def _release(ctx: Context, args: NoArguments) -> Script:

@@ -125,7 +125,7 @@ def _audit(ctx: Context) -> list[PlannedStep]:
 _read_only(("audit",), "Show audit log from servers", lambda ctx, args: _audit(ctx))
 
 
-def _server_exec_plan(ctx: Context, args: Args) -> Plan:
+def _server_exec_steps(ctx: Context, args: Args) -> Plan:
     words = args.get("cmd") or ()
     command = " ".join(words) if not isinstance(words, str) else words
     if not command.strip():
@@ -141,5 +141,5 @@ register(
     ("server", "exec"),
     "Run a custom command on the server",
     mutating=False,
-    plan=_server_exec_plan,
+    plan=_server_exec_steps,
 )

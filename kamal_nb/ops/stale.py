@@ -61,7 +61,9 @@ def stale_script(ctx: Context, *, stop: bool) -> Script:
         return {h: {r.name: _stale(answers, h, r.name) for r in ctx.selection.roles_on(h)} for h in hosts}
 
     items = (Phase(reads), Gate(say, "says which containers are stale"), *((Phase(stops),) if stop else ()))
-    return Script("app stale_containers", items, lock=stop, conclude=found, check_secrets=True)
+    return Script(
+        "app stale_containers", items, lock=stop, conclude=lambda answers, finished: found(answers), check_secrets=True
+    )
 
 
 def _build(ctx: Context, args: Args) -> Script:

@@ -13,7 +13,7 @@ from kamal_nb.commands.proxy_paths import MINIMUM_VERSION
 from kamal_nb.engine.context import RunContext as Context
 from kamal_nb.engine.plan import PlannedStep
 from kamal_nb.engine.record import Interrupted, OperationInterrupted, Recorder, tracking
-from kamal_nb.engine.trips import Cmd, GuardedBatch, Reply, Tolerated, Trip, round_trip, send, tolerated
+from kamal_nb.engine.trips import Cmd, GuardedBatch, Reply, Tolerated, Trip, round_trip, tolerated
 from kamal_nb.fleet import Upload
 
 
@@ -95,7 +95,6 @@ __all__ = [
     "proxy_version_error",
     "registry_login",
     "round_trip",
-    "send",
     "tolerated",
     "tracking",
 ]
