@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, TextIO
 # fleet question (`details`, `lock status`) never imports pandas, ipywidgets or the docker SDK.
 if TYPE_CHECKING:
     from kamal_nb import cli_tree
+    from kamal_nb.ops.catalog import Failure
+    from kamal_nb.ops.session import Context
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,17 +72,11 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     """Run one parsed command against a session in ``root`` (the current directory)."""
     if invocation.path == ("state",):
         import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
-    from kamal_nb.config.errors import ConfigError
-    from kamal_nb.config.secret_adapters import AdapterError
-    from kamal_nb.fleet import HostFailures
     from kamal_nb.ops import catalog
-    from kamal_nb.ops.errors import OperationError
     from kamal_nb.ops.local_result import LocalResult
     from kamal_nb.ops.plan import Plan
     from kamal_nb.ops.result import OperationResult
-    from kamal_nb.ops.selection import SelectionError
     from kamal_nb.ops.session import Session
-    from kamal_nb.redaction import redact
     from kamal_nb.text_view import TextView
 
     name = f"kamal-nb {invocation.name}"
@@ -104,36 +100,17 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
         from kamal_nb.ops.follow import streams
 
         if not invocation.plan and streams(invocation.path, invocation.args):
-            from kamal_nb.cli_follow import follow_in_terminal
-
-            followed = follow_in_terminal(ctx, invocation, out)
-            err.write(followed.summary() + "\n")
-            return 0 if followed.ok else 1
-        operation = catalog.lookup(invocation.path)
-        if invocation.plan:
-            result: object = operation.plan(ctx, dict(invocation.args))
-        else:
-            result = catalog.perform(ctx, invocation.path, dict(invocation.args), yes=invocation.yes)
-    except catalog.UnknownOperation:
-        err.write(f"{name}: not available in kamal_nb yet\n")
-        return 1
-    except SelectionError as error:
-        err.write(f"{name}: {error}\n")
-        return 2
-    except (OperationError, AdapterError) as error:  # a held lock, a failed hook or build, a refusal
-        err.write(redact(f"{name}: {error}\n"))
-        return 1
-    except ConfigError as error:
-        from kamal_nb.kamal_errors import report
-
-        return report(error, out)  # Kamal's framing, on stdout; kamal_nb's location after it
-    except HostFailures as failure:
-        out.write(str(OperationResult(invocation.name, failure.result)) + "\n")
-        err.write(redact(f"{name}: {failure}\n"))
-        return 1
+            return _follow(ctx, invocation, out=out, err=err)
+        outcome = catalog.attempt(
+            ctx, invocation.path, dict(invocation.args), yes=invocation.yes, plan_only=invocation.plan
+        )
     finally:
         unsubscribe()
         session.close()
+    failure = outcome.failure
+    if failure is not None:
+        return _report(failure, name, out=out, err=err)
+    result = outcome.value
     if isinstance(result, LocalResult):
         out.write(result.text)  # byte for byte what Kamal prints
         return 0
@@ -144,3 +121,32 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     if isinstance(result, OperationResult) and not result.ok:
         return 1
     return 0
+
+
+def _follow(ctx: Context, invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO) -> int:
+    """`logs -f`, `exec --stream`: the lines as they come, until the command ends or is stopped."""
+    from kamal_nb.cli_follow import follow_in_terminal
+    from kamal_nb.ops import catalog
+
+    try:
+        followed = follow_in_terminal(ctx, invocation, out)
+    except Exception as error:
+        failure = catalog.failure_of(error, invocation.name)
+        if failure is None:
+            raise
+        return _report(failure, f"kamal-nb {invocation.name}", out=out, err=err)
+    err.write(followed.summary() + "\n")
+    return 0 if followed.ok else 1
+
+
+def _report(failure: Failure, name: str, *, out: TextIO, err: TextIO) -> int:
+    """One failure as the terminal shows it: what ran, host by host, then one line; a configuration
+    error in Kamal's own framing (stdout), kamal_nb's location after it."""
+    if failure.kind == "config":
+        from kamal_nb.kamal_errors import report
+
+        return report(failure.error, out)
+    if failure.result is not None:
+        out.write(f"{failure.result}\n")
+    err.write(f"{name}: {failure.message}\n")
+    return failure.exit_code

@@ -17,11 +17,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
+from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.fleet.hostkeys import HostKeyError
 from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 from kamal_nb.fleet.results import CommandResult, GroupResult, HostResult
@@ -255,16 +255,14 @@ class FleetRunner:
         if not plan:
             return GroupResult({})
         self._cancel.clear()
-        workers = max(1, min(self.settings.max_parallel, len(plan)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamal-nb-host") as pool:
-            futures = {host: pool.submit(self._run_host, host, steps, stop_on_failure) for host, steps in plan.items()}
-            try:
-                results = {host: future.result() for host, future in futures.items()}
-            except KeyboardInterrupt:
-                self._cancel.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return GroupResult(results)
+        hosts = list(plan)
+        results = fan_out(
+            hosts,
+            lambda host: self._run_host(host, plan[host], stop_on_failure),
+            workers=self.settings.max_parallel,
+            cancel=self._cancel,
+        )
+        return GroupResult(dict(zip(hosts, results, strict=True)))
 
     # -- one host --------------------------------------------------------------------------------
 

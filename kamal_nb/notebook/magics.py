@@ -278,7 +278,7 @@ class KamalMagics(Magics):
                 return local
             raise UsageError(f"`kamal {invocation.name}` is not available in kamal_nb yet") from None
         if invocation.plan:
-            return self._guard(invocation, lambda: operation.plan(ctx, args))
+            return self._guard(invocation, lambda: operation.planned(ctx, args))
         if operation.local:
             # text from this machine (init, docs, secrets): no hosts to show live
             return self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=True))
@@ -369,31 +369,29 @@ class KamalMagics(Magics):
     def _expected(operation: Operation, ctx: Context, args: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
         """Hosts and step counts from the plan, for the progress bars (nothing if it cannot say)."""
         try:
-            plan = operation.plan(ctx, args)
+            plan = operation.planned(ctx, args)
             return list(plan.hosts), {host: len(plan.for_host(host)) for host in plan.hosts}
         except Exception:
             return [], {}
 
     def _guard(self, invocation: cli_tree.Invocation, call: Callable[[], Any]) -> Any:
-        """Turn the errors users cause into short ones; let bugs through with their traceback."""
-        from kamal_nb.config.errors import ConfigError
-        from kamal_nb.fleet import HostFailures
+        """Show the failures users cause as short errors (the catalog's one mapping, `failure_of`);
+        let bugs through with their traceback."""
         from kamal_nb.notebook.errors import KamalError, KamalOperationFailed
-        from kamal_nb.ops.catalog import UnknownOperation
-        from kamal_nb.ops.errors import OperationError
-        from kamal_nb.ops.result import OperationResult
-        from kamal_nb.ops.selection import SelectionError
+        from kamal_nb.ops import catalog
 
         try:
             return call()
-        except (SelectionError, UnknownOperation) as error:
-            raise UsageError(f"kamal {invocation.name}: {error}") from None
-        except (ConfigError, OperationError) as error:
-            raise KamalError(f"kamal {invocation.name}: {error}") from None
-        except HostFailures as failure:
-            result = OperationResult(invocation.name, failure.result)
-            self._display(result)
-            raise KamalOperationFailed(result) from None
+        except Exception as error:
+            failure = catalog.failure_of(error, invocation.name)
+            if failure is None:
+                raise
+        if failure.kind in ("unknown", "selection"):
+            raise UsageError(f"kamal {invocation.name}: {failure.message}") from None
+        if failure.result is not None:
+            self._display(failure.result)
+            raise KamalOperationFailed(failure.result) from None
+        raise KamalError(f"kamal {invocation.name}: {failure.message}") from None
 
     def _local(self, invocation: cli_tree.Invocation, ctx: Context) -> Any:
         """Commands that need no operation: ``config`` (the YAML) and ``version``."""

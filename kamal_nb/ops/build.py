@@ -19,17 +19,19 @@ then audit, `docker image rm --force`, `docker pull`, and the service-label chec
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import tarfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamal_nb.build_engine.session import Services, SessionError
 from kamal_nb.commands import Builder, Registry, Server
 from kamal_nb.commands.builder.base import BuilderBase
+from kamal_nb.engine.script import Around, Call
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.build_engines import (
@@ -39,13 +41,13 @@ from kamal_nb.ops.build_engines import (
     local_registry_forwards,
     open_engine,
 )
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.hooks import LOCAL, run_hook
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.plan import PlannedStep
+from kamal_nb.ops.script import Answers, Do, Gate, Item, Only, Phase, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, Reply, planned, registry_login, send
+from kamal_nb.ops.steps import Cmd, Recorder, registry_login
 from kamal_nb.redaction import Secret, redact
 from kamal_nb.ruby.values import ruby_to_s
 
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     pass
 
 MIRROR_NONE = "error calling index: reflect: slice index out of range"
+MIRROR = "registry mirror"  # the answer to the mirror question, by that name
 DOCKERFILE_IN_TAR = ".kamal-nb.Dockerfile"
 
 
@@ -283,98 +286,85 @@ def _first_commands(ctx: Context) -> list[Cmd]:
     return commands
 
 
-def plan_pull(ctx: Context, *, ensure_run_directory: bool = False) -> list[PlannedStep]:
-    steps: list[PlannedStep] = []
+def pull_items(
+    ctx: Context, *, ensure_run_directory: bool = False, then: Mapping[str, Sequence[Do]] | None = None
+) -> tuple[Item, ...]:
+    """`pull_image` as script items (what a deploy's script runs and plans): the login, the mirror
+    question and the pull in one round trip per host, then the seeding waves behind mirrors.
+    `then`: actions sent after a host's pull in the same round trip (the deploy lock's acquire).
+    With a local registry, all of it runs while the registry's port is forwarded from the hosts."""
+    items = _pull_waves(ctx, ensure_run_directory=ensure_run_directory, then=then)
     registry = ctx.config.registry
-    if registry.local:
-        steps.append(
-            PlannedStep(
-                LOCAL,
-                f"forward port {registry.local_port} of each app host to 127.0.0.1:{registry.local_port} here",
-                note="SSH remote port forwarding on kamal_nb's own connections, for the pulls only",
-            )
-        )
-    for host in ctx.selection.app_hosts:
-        steps += planned(host, [*_first_commands(ctx), *pull_commands(ctx, ensure_run_directory=ensure_run_directory)])
-    return steps
+    if not registry.local:
+        return items
+    shown = PlannedStep(
+        LOCAL,
+        f"forward port {registry.local_port} of each app host to 127.0.0.1:{registry.local_port} here",
+        note="SSH remote port forwarding on kamal_nb's own connections, for the pulls only",
+    )
+    return (Around(items, lambda rec: _registry_forwarded(ctx, rec), (shown,)),)
 
 
-def pull_image(
-    ctx: Context,
-    rec: Recorder,
-    *,
-    ensure_run_directory: bool = False,
-    then: Mapping[str, Sequence[Cmd]] | None = None,
-    answers: dict[str, Reply] | None = None,
-) -> bool:
-    """Log in and pull on the app hosts; False on a failure.
-
-    Kamal asks every host for its registry mirror first and then pulls on one host per mirror
-    before the others, to seed the mirrors. Here the question goes in the pull's own round trip: a
-    host without a mirror (the usual case) pulls at once, a host behind one stops after the answer
-    and pulls in the seeding waves that follow, as in Kamal.
-
-    With `ensure_run_directory` the pull also runs `mkdir -p .kamal` (the deploy lock's first step).
-    `then`: commands to send after a host's pull in the same round trip (a deploy takes the lock
-    so); they run only if the pull succeeded there, and the answers to them go into `answers`.
-    """
-    if ctx.config.registry.local:  # Kamal's words
-        rec.say(f"Setting up local registry port forwarding to {', '.join(ctx.selection.app_hosts)}...")
-    with local_registry_forwards(ctx, ctx.selection.app_hosts) as unreachable:  # for the pulls only
-        pulled = _pull_image(ctx, rec, ensure_run_directory=ensure_run_directory, then=then, answers=answers)
-    if not pulled and unreachable:
-        rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
-    return pulled
-
-
-def _pull_image(
-    ctx: Context,
-    rec: Recorder,
-    *,
-    ensure_run_directory: bool,
-    then: Mapping[str, Sequence[Cmd]] | None,
-    answers: dict[str, Reply] | None,
-) -> bool:
+@contextlib.contextmanager
+def _registry_forwarded(ctx: Context, rec: Recorder) -> Iterator[None]:
     hosts = ctx.selection.app_hosts
-    first = _first_commands(ctx)
-    commands = pull_commands(ctx, ensure_run_directory=ensure_run_directory)
+    rec.say(f"Setting up local registry port forwarding to {', '.join(hosts)}...")  # Kamal's words
+    with local_registry_forwards(ctx, hosts) as unreachable:  # for the pulls only
+        yield
+    if rec.failures and unreachable:
+        rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
 
-    def pulled(wave: Sequence[str], before: list[Cmd]) -> dict[str, Reply]:
-        after = then or {}
-        replies = send(ctx, rec, {h: [*before, *commands, *after.get(h, ())] for h in wave})
-        if answers is not None:
-            skip = len(before) + len(commands)
-            answers.update({h: r.part(skip) for h, r in replies.items() if h in after})
-        return replies
 
-    replies = pulled(hosts, first)
-    if not all(r.ok for r in replies.values()):
-        return False
-    mirrors: dict[str, list[str]] = {}
-    if len(hosts) > 1:
-        asked = len(first) - 1
-        for host, reply in replies.items():
-            mirror = reply.out(asked)
-            if reply.code(asked) == 0:
-                mirrors.setdefault(mirror, []).append(host)
-            elif MIRROR_NONE not in reply.err(asked) + mirror:
-                rec.fail(host, f"`docker info` failed: {reply.err(asked) or mirror}")
-        if rec.failures:
-            return False
-    seeds = [behind[0] for behind in mirrors.values()]
-    rest = [h for behind in mirrors.values() for h in behind[1:]]
-    for wave in (seeds, rest):
-        if wave:
-            rec.say(f"Pulling image on {', '.join(wave)}")
-            if not all(r.ok for r in pulled(wave, []).values()):
-                return False
-    return True
+def _pull_waves(
+    ctx: Context, *, ensure_run_directory: bool, then: Mapping[str, Sequence[Do]] | None
+) -> tuple[Item, ...]:
+    hosts = ctx.selection.app_hosts
+    after = then or {}
+
+    def do(cmd: Cmd, capture: str | None = None) -> Do:
+        return Do(cmd.command, tolerate=not cmd.strict, capture=capture, note=cmd.note, stop_on=cmd.stop_on)
+
+    first = [do(c, MIRROR if c.stop_on else None) for c in _first_commands(ctx)]
+    pull = [do(c) for c in pull_commands(ctx, ensure_run_directory=ensure_run_directory)]
+    items: list[Item] = [Phase({h: (*first, *pull, *after.get(h, ())) for h in hosts})]
+    if len(hosts) <= 1:
+        return tuple(items)
+
+    def behind(answers: Answers) -> dict[str, list[str]]:
+        mirrors: dict[str, list[str]] = {}
+        for host in hosts:
+            found = answers.get(host, {}).get(MIRROR)
+            if found is not None and found.exit_code == 0:
+                mirrors.setdefault(found.stdout.strip(), []).append(host)
+        return mirrors
+
+    def check(answers: Answers) -> Verdict:
+        failed = {}
+        for host in hosts:
+            found = answers.get(host, {}).get(MIRROR)
+            if found is not None and found.exit_code != 0 and MIRROR_NONE not in found.stderr + found.stdout:
+                failed[host] = f"`docker info` failed: {found.stderr.strip() or found.stdout.strip()}"
+        return Verdict(failed=failed)
+
+    def wave(index: int) -> Callable[[Answers, str], bool]:
+        def member(answers: Answers, host: str) -> bool:
+            return any(host in found[index:] if index else host == found[0] for found in behind(answers).values())
+
+        return member
+
+    items.append(Gate(check, "a host behind a registry mirror pulls once one host per mirror has"))
+    for index, name in ((0, "one host per registry mirror"), (1, "the other hosts behind a mirror")):
+        actions = {h: (*pull, *after.get(h, ())) for h in hosts}
+        note = f"pulls now if behind a mirror ({name})"
+        items.append(Phase({h: (Only(wave(index), actions[h], note, planned=False),) for h in hosts}))
+    return tuple(items)
 
 
 # -- operations ----------------------------------------------------------------------------------
 
 
-def _push_plan(ctx: Context) -> list[PlannedStep]:
+def push_shown(ctx: Context) -> list[PlannedStep]:
+    """What a plan lists for the local build and push (done by Python, on this machine)."""
     builder = _builder(ctx)
     problem = _unsupported(ctx)
     command = builder.push(no_cache=False)
@@ -398,28 +388,31 @@ def _push_plan(ctx: Context) -> list[PlannedStep]:
     return steps
 
 
+def build_script(ctx: Context, name: str, *, push: bool, pull: bool, no_cache: bool = False) -> Script:
+    """`build push | pull | deliver`: the local build and push, then the pull on the app hosts."""
+    items: list[Item] = []
+    if push:
+
+        def pushed(rec: Recorder) -> bool:
+            push_image(ctx, rec, no_cache=no_cache)
+            return True
+
+        items.append(Call(tuple(push_shown(ctx)), pushed))
+    if pull:
+        items += pull_items(ctx)
+    return Script(f"build {name}", tuple(items), check_secrets=True)
+
+
 def _operation(name: str, do_push: bool, do_pull: bool) -> None:
-    def plan(ctx: Context, args: Args) -> Plan:
-        steps = (_push_plan(ctx) if do_push else []) + (plan_pull(ctx) if do_pull else [])
-        return Plan(f"build {name}", tuple(steps))
-
-    def run(ctx: Context, args: Args) -> OperationResult:
-        from kamal_nb.ops.boot import run_locked
-
-        def body(rec: Recorder) -> object:
-            image = push_image(ctx, rec, no_cache=bool(args.get("no_cache"))) if do_push else None
-            if do_pull:
-                pull_image(ctx, rec)
-            return image
-
-        return run_locked(ctx, f"build {name}", body, lock=False)
+    def build(ctx: Context, args: Args) -> Script:
+        return build_script(ctx, name, push=do_push, pull=do_pull, no_cache=bool(args.get("no_cache")))
 
     summaries = {
         "push": "Build and push app image to registry",
         "pull": "Pull app image from registry onto servers",
         "deliver": "Build app and push app image to registry then pull image on servers",
     }
-    register(("build", name), summaries[name], mutating=True, plan=plan, run=run)
+    register_script(("build", name), summaries[name], mutating=True, build=build)
 
 
 _operation("push", True, False)

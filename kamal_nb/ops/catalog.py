@@ -1,24 +1,29 @@
 """Every operation kamal_nb can plan and run, by its Kamal command path (`("app", "details")`).
 
 The command line and the magics parse arguments into a path and a dict of arguments, then call
-`perform`; they never reach into the operations themselves.
+`attempt` (or Python code `perform`); they never reach into the operations themselves. An
+operation may take typed arguments (a dataclass, `arguments=`): the dict is turned into it once,
+here. `attempt` returns one `Outcome`: what the operation gave, or the `Failure` a user can act on,
+mapped from the error here and nowhere else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context, Once
 
 Args = Mapping[str, Any]
-Planner = Callable[[Context, Args], Plan]
-Runner = Callable[[Context, Args], OperationResult]
+Planner = Callable[[Context, Any], Plan]  # the arguments: Args, or the operation's dataclass
+Runner = Callable[[Context, Any], OperationResult]
+Typed = TypeVar("Typed")
 
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap). The `state`
 # operation (kamal_nb.state.operation) sits above ops: the views import it, ops never name it.
@@ -33,6 +38,7 @@ DEPLOY_MODULES = (
     "kamal_nb.ops.proxy_boot",
     "kamal_nb.ops.prune",
     "kamal_nb.ops.boot",
+    "kamal_nb.ops.stale",
     "kamal_nb.ops.deploy",
     "kamal_nb.ops.rollback",
     "kamal_nb.ops.env_push",
@@ -78,6 +84,7 @@ class Operation:
     mutating_when: Callable[[Args], bool] | None = None
     # answers with text and touches no host (init, docs, secrets): shown as a result, no live view
     local: bool = False
+    arguments: type[Any] | None = None  # the dataclass its plan and run take (else the dict)
 
     @property
     def name(self) -> str:
@@ -86,6 +93,27 @@ class Operation:
     def changes_hosts(self, args: Args) -> bool:
         """Whether running it with these arguments changes hosts (and so needs --yes)."""
         return self.mutating_when(args) if self.mutating_when is not None else self.mutating
+
+    def typed(self, args: Args) -> Any:
+        """The arguments as the plan and run take them: the operation's dataclass, when it has one."""
+        return typed_arguments(self.arguments, args, self.name) if self.arguments is not None else args
+
+    def planned(self, ctx: Context, args: Args) -> Plan:
+        return self.plan(ctx, self.typed(args))
+
+    def ran(self, ctx: Context, args: Args) -> OperationResult:
+        return self.run(ctx, self.typed(args))
+
+
+def typed_arguments(kind: type[Typed], args: Args, name: str) -> Typed:
+    """`args` as a `kind` dataclass; a key it has no field for is refused (one line)."""
+    from kamal_nb.ops.errors import Refused
+
+    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    unknown = sorted(set(args) - names)
+    if unknown:
+        raise Refused(f"kamal {name} takes no argument {', '.join(unknown)}")
+    return kind(**{k: v for k, v in args.items() if v is not None})
 
 
 _CATALOG: dict[tuple[str, ...], Operation] = {}
@@ -100,15 +128,20 @@ def register(
     run: Runner | None = None,
     mutating_when: Callable[[Args], bool] | None = None,
     local: bool = False,
+    arguments: type[Any] | None = None,
 ) -> Operation:
     """Add an operation. Without `run`, running executes the plan as it stands."""
-    operation = Operation(path, summary, mutating, plan, run or run_plan(plan, " ".join(path)), mutating_when, local)
+    operation = Operation(
+        path, summary, mutating, plan, run or executing(plan, " ".join(path)), mutating_when, local, arguments
+    )
     _CATALOG[path] = operation
     return operation
 
 
-def run_plan(planner: Planner, name: str) -> Runner:
-    def run(ctx: Context, args: Args) -> OperationResult:
+def executing(planner: Planner, name: str) -> Runner:
+    """The run of an operation whose plan is its value: every planned step sent as it stands."""
+
+    def run(ctx: Context, args: Any) -> OperationResult:
         plan = planner(ctx, args)
         started = time.monotonic()
         hosts = ctx.execute(plan)
@@ -145,22 +178,87 @@ def perform(
     arguments = dict(args or {})
     changes_hosts = operation.changes_hosts(arguments)
     if changes_hosts and not yes:
-        plan = operation.plan(ctx, arguments)
+        plan = operation.planned(ctx, arguments)
         return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
     if not operation.local:
         ctx.before_connect = Once(lambda: pre_connect(ctx, path))
     if not changes_hosts:
-        return operation.run(ctx, arguments)
+        return operation.ran(ctx, arguments)
     from kamal_nb.ops.runlog import record_run
 
     started_at, started = ctx.session.now(), time.monotonic()
     try:
-        result = operation.run(ctx, arguments)
+        result = operation.ran(ctx, arguments)
     except BaseException as error:
         record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, error=error)
         raise
     record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, result=result)
     return result
+
+
+FailureKind = Literal["unknown", "selection", "config", "refused", "hosts"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an operation did not do what was asked, in words a user can act on (secrets redacted).
+    `error` keeps the exception (and its traceback) for whoever wants it."""
+
+    kind: FailureKind
+    message: str
+    error: BaseException
+    result: OperationResult | None = None  # "hosts": what ran, host by host
+
+    @property
+    def exit_code(self) -> int:
+        """Kamal's: 2 for arguments the command line cannot use, 1 for the rest."""
+        return 2 if self.kind == "selection" else 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `attempt` gives: the plan or result, or the failure (never both)."""
+
+    value: Plan | OperationResult | None = None
+    failure: Failure | None = None
+
+
+def failure_of(error: BaseException, operation: str) -> Failure | None:
+    """The one mapping of errors users cause or meet to failures; None for anything else (a bug,
+    an interrupt), which keeps its traceback."""
+    from kamal_nb.config.errors import ConfigError
+    from kamal_nb.config.secret_adapters import AdapterError
+    from kamal_nb.fleet import HostFailures
+    from kamal_nb.ops.errors import OperationError
+    from kamal_nb.ops.selection import SelectionError
+    from kamal_nb.redaction import redact
+
+    if isinstance(error, UnknownOperation):
+        return Failure("unknown", "not available in kamal_nb yet", error)
+    if isinstance(error, SelectionError):
+        return Failure("selection", redact(str(error)), error)
+    if isinstance(error, OperationError | AdapterError):  # a held lock, a failed hook or build, a refusal
+        return Failure("refused", redact(str(error)), error)
+    if isinstance(error, ConfigError):
+        return Failure("config", redact(str(error)), error)
+    if isinstance(error, HostFailures):
+        return Failure("hosts", redact(str(error)), error, OperationResult(operation, error.result))
+    return None
+
+
+def attempt(
+    ctx: Context, path: tuple[str, ...], args: Args | None = None, *, yes: bool = False, plan_only: bool = False
+) -> Outcome:
+    """`perform` (or, with `plan_only`, the plan), with the errors a user can act on as a Failure."""
+    try:
+        if plan_only:
+            return Outcome(lookup(path).planned(ctx, dict(args or {})))
+        return Outcome(perform(ctx, path, args, yes=yes))
+    except Exception as error:
+        failure = failure_of(error, " ".join(path))
+        if failure is None:
+            raise
+        return Outcome(failure=failure)
 
 
 def pre_connect(ctx: Context, path: tuple[str, ...]) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from kamal_nb.commands import Accessory, App
 from kamal_nb.fleet import Upload
+from kamal_nb.ops.arguments import NoArguments
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.script import Answers, Do, Gate, Phase, Script, Verdict, answered_ok, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, send
+from kamal_nb.ops.steps import Cmd
 
 
 def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
@@ -46,45 +45,45 @@ def env_files(ctx: Context) -> dict[str, tuple[list[Cmd], list[Upload]]]:
     return work
 
 
-def push_env(ctx: Context, rec: Recorder) -> dict[str, list[str]]:
-    """Write the env files; returns the paths written on each host."""
+def env_push_script(ctx: Context) -> Script:
+    """Per host: the audit lines and directories in one round trip, then each file's upload."""
     work = env_files(ctx)
-    replies = send(ctx, rec, {host: commands for host, (commands, _) in work.items()})
-    written: dict[str, list[str]] = {}
-    pending = {host: list(uploads) for host, (_, uploads) in work.items() if replies[host].ok}
-    while pending:
-        batch = {host: uploads.pop(0) for host, uploads in pending.items()}
-        for host, reply in send(ctx, rec, batch).items():
-            if reply.ok:
-                written.setdefault(host, []).append(batch[host].path)
-            else:
-                pending[host] = []
-        pending = {host: uploads for host, uploads in pending.items() if uploads}
-    for host, paths in written.items():
-        rec.say(f"{host}: wrote {', '.join(paths)} (mode 0600)")
-    return written
+    phase = {
+        host: (*(Do(c.command) for c in commands), *(Do(u, capture=u.path, note="mode 0600") for u in uploads))
+        for host, (commands, uploads) in work.items()
+    }
+
+    def written(answers: Answers) -> dict[str, list[str]]:
+        return {
+            host: [u.path for u in uploads if answered_ok(answers, host, u.path)]
+            for host, (_, uploads) in work.items()
+            if any(answered_ok(answers, host, u.path) for u in uploads)
+        }
+
+    def say(answers: Answers) -> Verdict:
+        lines = [f"{host}: wrote {', '.join(paths)} (mode 0600)" for host, paths in written(answers).items()]
+        return Verdict(messages=tuple(lines))
+
+    notes = ("nothing is restarted: containers see the new values at their next boot",)
+    items = (Phase(phase), Gate(say, "says which files were written"))
+    return Script(
+        "env push",
+        items,
+        lock=True,
+        notes=notes,
+        conclude=lambda answers, finished: written(answers),
+        check_secrets=True,
+    )
 
 
-def _plan(ctx: Context, args: Args) -> Plan:
-    steps: list[PlannedStep] = []
-    for host, (commands, uploads) in env_files(ctx).items():
-        steps += planned(host, commands)
-        for upload in uploads:
-            steps += planned(host, upload)
-    notes = ("under the deploy lock; nothing is restarted: containers see the new values at their next boot",)
-    return Plan("env push", tuple(steps), notes)
+def _build(ctx: Context, args: NoArguments) -> Script:
+    return env_push_script(ctx)
 
 
-def _run(ctx: Context, args: Args) -> OperationResult:
-    from kamal_nb.ops.boot import run_locked
-
-    return run_locked(ctx, "env push", lambda rec: push_env(ctx, rec))
-
-
-register(
+register_script(
     ("env", "push"),
     "Push the env files of every role and accessory to their hosts (no reboot)",
     mutating=True,
-    plan=_plan,
-    run=_run,
+    build=_build,
+    arguments=NoArguments,
 )

@@ -7,66 +7,67 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.engine.run import play
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import OperationError
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.script import Answers, Do, Gate, Phase, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import (
-    Cmd,
-    Recorder,
-    network_failed,
-    planned,
-    proxy_boot_first,
-    proxy_boot_second,
-    send,
-)
+from kamal_nb.ops.steps import Cmd, Recorder, proxy_boot_first, proxy_boot_second
 from kamal_nb.ops.steps import proxy_version_error as version_error
+
+NETWORK, VERSION = "network", "proxy version"
 
 
 class ProxyBootError(OperationError):
     pass
 
 
-def plan_proxy_boot(ctx: Context) -> list[PlannedStep]:
-    steps: list[PlannedStep] = []
-    for host in ctx.selection.hosts:
-        steps += planned(host, proxy_boot_first(ctx, host))
-        if host in ctx.selection.proxy_hosts:
-            steps += planned(host, proxy_boot_second(ctx, host))
-    return steps
+def _do(cmd: Cmd, capture: str | None = None) -> Do:
+    return Do(cmd.command, tolerate=not cmd.strict, capture=capture, note=cmd.note)
+
+
+def proxy_boot_script(ctx: Context, *, before: Mapping[str, Sequence[Cmd]] | None = None) -> Script:
+    """`before`: commands a caller sends first, in the same round trip (proxy upgrade's clean-up)."""
+    hosts, proxy_hosts = ctx.selection.hosts, ctx.selection.proxy_hosts
+    first: dict[str, tuple[Do, ...]] = {}
+    for host in hosts:
+        network, *rest = proxy_boot_first(ctx, host)  # the network, then the login and the version
+        captures = [None] * (len(rest) - 1) + [VERSION] if host in proxy_hosts else [None] * len(rest)
+        first[host] = (
+            *(_do(c) for c in (before or {}).get(host, ())),
+            _do(network, NETWORK),
+            *(_do(c, key) for c, key in zip(rest, captures, strict=True)),
+        )
+
+    def check(answers: Answers) -> Verdict:
+        failed: dict[str, str] = {}
+        for host in hosts:
+            found = answers.get(host, {})
+            network = found.get(NETWORK)
+            if network is not None and not network.ok and "already exists" not in network.stderr + network.stdout:
+                detail = network.stderr.strip() or network.stdout.strip()
+                failed[host] = f"`docker network create kamal` exited {network.exit_code}: {detail}"
+            elif host in proxy_hosts and VERSION in found:
+                problem = version_error(found[VERSION].stdout)
+                if problem:
+                    failed[host] = problem
+        return Verdict(failed=failed)
+
+    items = (
+        Phase(first),
+        Gate(check, "the network may exist already; a kamal-proxy older than the minimum stops the boot"),
+        Phase({h: tuple(_do(c) for c in proxy_boot_second(ctx, h)) for h in proxy_hosts}),
+    )
+    return Script("proxy boot", items, lock=True)
 
 
 def boot_proxy(ctx: Context, rec: Recorder, *, before: Mapping[str, Sequence[Cmd]] | None = None) -> bool:
-    """Boot kamal-proxy where it runs (the caller holds the lock); False when a host failed.
-    `before`: commands a caller sends first, in the same round trip (proxy upgrade's clean-up)."""
-    hosts, proxy_hosts = ctx.selection.hosts, ctx.selection.proxy_hosts
-    first = {h: [*(before or {}).get(h, ()), *proxy_boot_first(ctx, h)] for h in hosts}
-    replies = send(ctx, rec, first)
-    for host, reply in replies.items():
-        if reply.error is not None:
-            continue
-        problem = network_failed(reply, len(first[host]) - len(proxy_boot_first(ctx, host)))
-        if problem is None and not reply.ok:
-            problem = reply.failure
-        if problem is None and host in proxy_hosts:
-            problem = version_error(reply.out(len(first[host]) - 1))
-        if problem:
-            rec.fail(host, problem)
-    if rec.failures or not all(r.error is None for r in replies.values()):
-        return False
-    second = send(ctx, rec, {h: proxy_boot_second(ctx, h) for h in proxy_hosts})
-    return all(r.ok for r in second.values())
+    """Boot kamal-proxy where it runs, inside another operation; False when a host failed."""
+    return play(ctx, rec, proxy_boot_script(ctx, before=before))
 
 
-def _plan(ctx: Context, args: Args) -> Plan:
-    return Plan("proxy boot", tuple(plan_proxy_boot(ctx)), ("under the deploy lock",))
+def _build(ctx: Context, args: Args) -> Script:
+    return proxy_boot_script(ctx)
 
 
-def _run(ctx: Context, args: Args) -> OperationResult:
-    from kamal_nb.ops.boot import run_locked
-
-    return run_locked(ctx, "proxy boot", lambda rec: boot_proxy(ctx, rec))
-
-
-register(("proxy", "boot"), "Boot proxy on servers", mutating=True, plan=_plan, run=_run)
+register_script(("proxy", "boot"), "Boot proxy on servers", mutating=True, build=_build)

@@ -5,13 +5,13 @@ no container uses (never `<repo>:latest`). One round trip per host."""
 from __future__ import annotations
 
 from kamal_nb.commands import Prune
+from kamal_nb.engine.run import play
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.script import Do, Phase, Script, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, send
+from kamal_nb.ops.steps import Recorder
 
 
 def retain_of(ctx: Context, args: Args) -> int:
@@ -22,46 +22,30 @@ def retain_of(ctx: Context, args: Args) -> int:
     return value
 
 
-def prune_commands(ctx: Context, *, containers: bool, images: bool, retain: int) -> list[Cmd]:
+def prune_script(
+    ctx: Context, name: str = "all", *, containers: bool = True, images: bool = True, retain: int | None = None
+) -> Script:
     prune = Prune(ctx.config)
-    commands: list[Cmd] = []
+    actions: list[Do] = []
     if containers:
-        commands += [Cmd(audit(ctx, "Pruned containers")), Cmd(prune.app_containers(retain=retain))]
+        retained = retain or ctx.config.retain_containers
+        actions += [Do(audit(ctx, "Pruned containers")), Do(prune.app_containers(retain=retained))]
     if images:
-        commands += [Cmd(audit(ctx, "Pruned images")), Cmd(prune.dangling_images()), Cmd(prune.tagged_images())]
-    return commands
+        actions += [Do(audit(ctx, "Pruned images")), Do(prune.dangling_images()), Do(prune.tagged_images())]
+    return Script(f"prune {name}", (Phase({host: tuple(actions) for host in ctx.selection.hosts}),), lock=True)
 
 
-def plan_prune(
-    ctx: Context, *, containers: bool = True, images: bool = True, retain: int | None = None
-) -> list[PlannedStep]:
-    commands = prune_commands(ctx, containers=containers, images=images, retain=retain or ctx.config.retain_containers)
-    return [step for host in ctx.selection.hosts for step in planned(host, commands)]
-
-
-def prune(
-    ctx: Context, rec: Recorder, *, containers: bool = True, images: bool = True, retain: int | None = None
-) -> bool:
-    commands = prune_commands(ctx, containers=containers, images=images, retain=retain or ctx.config.retain_containers)
-    replies = send(ctx, rec, {host: commands for host in ctx.selection.hosts})
-    return all(r.ok for r in replies.values())
+def prune(ctx: Context, rec: Recorder) -> bool:
+    """`prune all` inside another operation (deploy); False when a host failed."""
+    return play(ctx, rec, prune_script(ctx))
 
 
 def _operation(name: str, containers: bool, images: bool, summary: str) -> None:
-    def plan(ctx: Context, args: Args) -> Plan:
+    def build(ctx: Context, args: Args) -> Script:
         retain = retain_of(ctx, args) if containers else None
-        steps = plan_prune(ctx, containers=containers, images=images, retain=retain)
-        return Plan(f"prune {name}", tuple(steps), ("under the deploy lock",))
+        return prune_script(ctx, name, containers=containers, images=images, retain=retain)
 
-    def run(ctx: Context, args: Args) -> OperationResult:
-        from kamal_nb.ops.boot import run_locked
-
-        retain = retain_of(ctx, args) if containers else None
-        return run_locked(
-            ctx, f"prune {name}", lambda rec: prune(ctx, rec, containers=containers, images=images, retain=retain)
-        )
-
-    register(("prune", name), summary, mutating=True, plan=plan, run=run)
+    register_script(("prune", name), summary, mutating=True, build=build)
 
 
 _operation("all", True, True, "Prune unused images and stopped containers")

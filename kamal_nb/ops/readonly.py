@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from kamal_nb.commands import Accessory, App, Auditor, Command, Proxy
 from kamal_nb.fleet import Batch, Step
+from kamal_nb.ops.arguments import NoArguments
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.plan import Plan, PlannedStep
@@ -54,10 +56,10 @@ def _version(ctx: Context) -> list[PlannedStep]:
     return steps
 
 
-def _batched(name: str, planner: Callable[[Context, Args], Plan]) -> Callable[[Context, Args], OperationResult]:
+def _batched(name: str, planner: Callable[[Context, Any], Plan]) -> Callable[[Context, Any], OperationResult]:
     """Run a read-only plan with each host's commands in one round trip."""
 
-    def run(ctx: Context, args: Args) -> OperationResult:
+    def run(ctx: Context, args: Any) -> OperationResult:
         plan = planner(ctx, args)
         per_host: dict[str, list[Step]] = {}
         for step in plan.steps:
@@ -73,16 +75,21 @@ def _batched(name: str, planner: Callable[[Context, Args], Plan]) -> Callable[[C
     return run
 
 
-def _read_only(path: tuple[str, ...], summary: str, planner: Callable[[Context, Args], list[PlannedStep]]) -> None:
+def _read_only(
+    path: tuple[str, ...],
+    summary: str,
+    planner: Callable[[Context, Any], list[PlannedStep]],
+    arguments: type[Any] | None = None,
+) -> None:
     name = " ".join(path)
 
-    def plan(ctx: Context, args: Args) -> Plan:
+    def plan(ctx: Context, args: Any) -> Plan:
         return Plan(name, tuple(planner(ctx, args)))
 
-    register(path, summary, mutating=False, plan=plan, run=_batched(name, plan))
+    register(path, summary, mutating=False, plan=plan, run=_batched(name, plan), arguments=arguments)
 
 
-_read_only(("details",), "Show details about all containers", lambda ctx, args: _details(ctx))
+_read_only(("details",), "Show details about all containers", lambda ctx, args: _details(ctx), NoArguments)
 _read_only(("app", "details"), "Show details about app containers", lambda ctx, args: _app_details(ctx))
 _read_only(
     ("app", "containers"),
@@ -118,7 +125,7 @@ def _audit(ctx: Context) -> list[PlannedStep]:
 _read_only(("audit",), "Show audit log from servers", lambda ctx, args: _audit(ctx))
 
 
-def _server_exec_plan(ctx: Context, args: Args) -> Plan:
+def _server_exec_steps(ctx: Context, args: Args) -> Plan:
     words = args.get("cmd") or ()
     command = " ".join(words) if not isinstance(words, str) else words
     if not command.strip():
@@ -134,5 +141,5 @@ register(
     ("server", "exec"),
     "Run a custom command on the server",
     mutating=False,
-    plan=_server_exec_plan,
+    plan=_server_exec_steps,
 )

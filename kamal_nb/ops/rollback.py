@@ -1,28 +1,31 @@
-"""`kamal rollback VERSION` (cli/main.rb): under the deploy lock, check that a container of VERSION
-exists for every role on every app host (else Kamal's message, and nothing changes), hook
-pre-deploy, then `app boot` of VERSION: the stopped container is renamed `<v>_replaced_<hex16>`, a
-fresh one runs from the retained image, kamal-proxy switches to it, the running version stops,
-and VERSION is tagged latest. Hook post-deploy after the lock is released, if rolled back."""
+"""`kamal rollback VERSION` (cli/main.rb), as one engine script: under the deploy lock, check that
+a container of VERSION exists for every role on every app host (else Kamal's message, and nothing
+changes), hook pre-deploy, then `app boot` of VERSION: the stopped container is renamed
+`<v>_replaced_<hex16>`, a fresh one runs from the retained image, kamal-proxy switches to it, the
+running version stops, and VERSION is tagged latest. Hook post-deploy after the lock is released,
+if rolled back.
+
+The availability check rides on the lock's own round trip on the primary host, right after it; the
+other hosts' go with their `mkdir -p .kamal`. Unless a pre-deploy hook may change things first, the
+boot's first reads (each role's current version, the env directory) go with it."""
 
 from __future__ import annotations
 
-import time
-
-from kamal_nb.commands import App
-from kamal_nb.ops.boot import RUNNING, BootRun, Found, boot, plan_boot, plan_notes, with_version
-from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.deploy import hook_step, lock_plan, run_operation
+from kamal_nb.commands import App, Server
+from kamal_nb.engine.script import Hold, Invoke
+from kamal_nb.ops.arguments import RollbackArguments
+from kamal_nb.ops.boot import BootRun, boot_script, key, with_version
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.hooks import hook_may_run, run_hook
-from kamal_nb.ops.lock import deploy_lock, lock_and_send
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.hooks import hook_may_run
+from kamal_nb.ops.lock import automatic_acquire, lock_held_elsewhere
+from kamal_nb.ops.script import Action, Answers, Do, Gate, Item, Phase, RunHook, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned
+
+LOCK = "deploy lock"
 
 
-def _version(args: Args) -> str:
-    version = str(args.get("version") or "").strip()
+def _version(args: RollbackArguments) -> str:
+    version = str(args.version or "").strip()
     if not version:
         raise Refused("rollback needs a VERSION (see `kamal app containers` for the versions on the hosts)")
     return version
@@ -35,89 +38,82 @@ def not_available(version: str) -> str:
     )
 
 
-def _availability(ctx: Context, host: str, version: str) -> list[Cmd]:
-    return [
-        Cmd(App(ctx.config, role=role, host=host, version=version).container_id_for_version(version), strict=False)
-        for role in ctx.selection.roles_on(host)
-    ]
-
-
-def _prefetch(ctx: Context, host: str, version: str) -> list[Cmd]:
-    """Read with the availability check what the boot reads first (when no pre-deploy hook runs
-    in between): each role's current version, and make the env directory."""
+def _checks(ctx: Context, host: str, version: str, prefetch: bool) -> list[Action]:
+    """Each role's container of VERSION (captured as the boot's clash answer: it exists, so it is
+    renamed), and with `prefetch` each role's current version and the env directory."""
     roles = ctx.selection.roles_on(host)
-    commands = [Cmd(App(ctx.config, role=r, host=host).current_running_version(), strict=False) for r in roles]
-    return [*commands, Cmd(App(ctx.config, role=roles[0], host=host).ensure_env_directory())]
+    note = "must find a container on every host, for every role"
+    actions: list[Action] = [
+        Do(
+            App(ctx.config, role=r, host=host, version=version).container_id_for_version(version),
+            tolerate=True,
+            capture=key(r.name, "clash"),
+            note=note,
+        )
+        for r in roles
+    ]
+    if prefetch:
+        actions += [
+            Do(
+                App(ctx.config, role=r, host=host).current_running_version(),
+                tolerate=True,
+                capture=key(r.name, "running"),
+            )
+            for r in roles
+        ]
+        actions.append(Do(App(ctx.config, role=roles[0], host=host).ensure_env_directory()))
+    return actions
 
 
-def rollback_steps(ctx: Context, rec: Recorder, version: str) -> bool:
-    """True when rolled back; False when the version is missing somewhere or the boot failed."""
-    started = time.monotonic()
+def rollback_script(ctx: Context, args: RollbackArguments) -> Script:
+    version = _version(args)
     target = with_version(ctx, version)
-    hosts = target.selection.app_hosts
-    prefetch = not hook_may_run(target, "pre-deploy")
-    trips = {h: _availability(target, h, version) + (_prefetch(target, h, version) if prefetch else []) for h in hosts}
-    # the availability check rides on the lock's round trip on the primary host, right after it
-    replies, taken = lock_and_send(ctx, rec, trips)
-    with deploy_lock(ctx, acquired=taken):
-        target.holding_lock = True
-        unreachable = {h: r.error for h, r in replies.items() if r.error is not None}
-        for host, error in unreachable.items():
-            rec.fail(host, error or "unreachable")
-        if unreachable:
-            return False
+    hosts, primary = target.selection.app_hosts, target.selection.primary_host
+    fold = not lock_held_elsewhere(ctx) and not ctx.options.lock_wait  # waiting takes round trips of its own
+    prefetch = fold and not hook_may_run(target, "pre-deploy")
+    checks = {h: _checks(target, h, version, prefetch) for h in hosts}
+    before: list[Item] = []
+    if fold:
+        ensure = Do(Server(ctx.config).ensure_run_directory())
+        acquire = Do(automatic_acquire(ctx), tolerate=True, capture=LOCK, stop_on="failure", note="fails if held")
+        if primary is not None:
+            before.append(Phase({primary: (ensure, acquire, *checks.get(primary, ()))}))
+        before.append(Phase({h: (ensure, *checks.get(h, ())) for h in ctx.selection.hosts if h != primary}))
+        checked: list[Item] = []
+    else:
+        checked = [Phase({h: tuple(checks[h]) for h in hosts})]
+
+    def available(answers: Answers) -> Verdict:
         missing = [
             f"{host} ({role.name})"
-            for host, reply in replies.items()
-            for index, role in enumerate(target.selection.roles_on(host))
-            if not reply.out(index)
+            for host in hosts
+            for role in target.selection.roles_on(host)
+            if not answers.get(host, {}).get(key(role.name, "clash"), None)
+            or not answers[host][key(role.name, "clash")].stdout.strip()
         ]
-        if missing:
-            rec.say(f"Error looking for container version {version}: Container not found on {', '.join(missing)}")
-            rec.say(not_available(version))
-            return False
-        prefetched: dict[tuple[str, str], Found] = {}
-        for host, reply in replies.items():
-            roles = target.selection.roles_on(host)
-            if prefetch and reply.ok:
-                for index, role in enumerate(roles):
-                    running = reply.out(len(roles) + index) or None
-                    prefetched[(host, role.name)] = Found((), running, True)
-        run_hook(target, "pre-deploy", command="rollback", secrets=True)
-        if not boot(target, rec, BootRun(version, command="rollback", subcommand=None, prefetched=prefetched)):
-            return False
-    runtime = str(round(time.monotonic() - started))
-    run_hook(with_version(ctx, version), "post-deploy", command="rollback", secrets=True, runtime=runtime)
-    return True
+        if not missing:
+            return Verdict()
+        found = f"Error looking for container version {version}: Container not found on {', '.join(missing)}"
+        return Verdict(message=found, messages=(not_available(version),), stop=True)
+
+    run = BootRun(version, command="rollback", subcommand=None, read_before=frozenset(hosts if prefetch else ()))
+    locked = (
+        *checked,
+        Gate(available, f"stops at once, changing nothing, if a container of {version} is missing anywhere"),
+        # hooks and boot see VERSION (Kamal sets it once the lock is taken)
+        Invoke(Script("rollback", (RunHook("pre-deploy", None, "rollback", secrets=True),)), target),
+        Invoke(boot_script(target, run, "rollback"), target),
+    )
+    post = RunHook("post-deploy", None, "rollback", secrets=True, runtime=True)
+    items = (
+        Hold(locked, tuple(before), taken=LOCK if fold else None, ensured=fold),
+        Invoke(Script("", (post,)), target),
+    )
+    return Script("rollback", items, check_secrets=True, conclude=lambda answers, done: done)
 
 
-def _plan(ctx: Context, args: Args) -> Plan:
-    version = _version(args)
-    take, release = lock_plan(ctx)
-    target = with_version(ctx, version)
-    steps: list[PlannedStep] = list(take)
-    prefetch = not hook_may_run(target, "pre-deploy")
-    for host in ctx.selection.app_hosts:
-        for cmd in _availability(target, host, version):
-            steps += planned(host, [Cmd(cmd.command, note="must find a container on every host, for every role")])
-        if prefetch:
-            steps += planned(host, _prefetch(target, host, version))
-    steps.append(hook_step("pre-deploy"))
-    known = {
-        (host, role.name): Found((), RUNNING, True)
-        for host in target.selection.app_hosts
-        for role in target.selection.roles_on(host)
-        if prefetch
-    }
-    steps += plan_boot(target, BootRun(version, command="rollback", subcommand=None, prefetched=known))
-    steps += [*release, hook_step("post-deploy")]
-    notes = (f"stops at once, changing nothing, if a container of {version} is missing anywhere", *plan_notes(ctx))
-    return Plan(f"rollback {version}", tuple(steps), notes)
+def _build(ctx: Context, args: RollbackArguments) -> Script:
+    return rollback_script(ctx, args)
 
 
-def _run(ctx: Context, args: Args) -> OperationResult:
-    version = _version(args)
-    return run_operation(ctx, "rollback", lambda rec: rollback_steps(ctx, rec, version))
-
-
-register(("rollback",), "Rollback app to VERSION", mutating=True, plan=_plan, run=_run)
+register_script(("rollback",), "Rollback app to VERSION", mutating=True, build=_build, arguments=RollbackArguments)

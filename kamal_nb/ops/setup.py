@@ -9,16 +9,14 @@ installing software is a decision for their operators.
 from __future__ import annotations
 
 from kamal_nb.commands import Docker
-from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.deploy import deploy_plan, deploy_steps, hook_step, lock_plan, run_operation
-from kamal_nb.ops.hooks import run_hook
-from kamal_nb.ops.lock import deploy_lock
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.engine.script import Hold, Invoke
+from kamal_nb.ops.arguments import DeployArguments
+from kamal_nb.ops.deploy import deploy_script
+from kamal_nb.ops.script import Answers, Do, Gate, Phase, RunHook, Say, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, send
 
 INSTALL_DOCS = "https://docs.docker.com/engine/install/"
+DOCKER = "docker -v"
 
 
 def missing_docker_message(hosts: list[str]) -> str:
@@ -28,55 +26,40 @@ def missing_docker_message(hosts: list[str]) -> str:
     )
 
 
-def check_docker(ctx: Context, rec: Recorder) -> bool:
-    """`docker -v` on every host; False (with the hosts named) where Docker is missing."""
-    replies = send(ctx, rec, {h: [Cmd(Docker(ctx.config).installed(), strict=False)] for h in ctx.selection.hosts})
-    missing = [host for host, reply in replies.items() if reply.error is None and reply.code(0) != 0]
-    for host, reply in replies.items():
-        if reply.error is not None:
-            rec.fail(host, reply.error)
-    if missing:
+def setup_script(ctx: Context, args: DeployArguments) -> Script:
+    hosts = ctx.selection.hosts
+    check = Do(Docker(ctx.config).installed(), tolerate=True, capture=DOCKER, note="Docker missing: stop and say where")
+
+    def installed(answers: Answers) -> Verdict:
+        missing = [h for h in hosts if h in answers and answers[h][DOCKER].exit_code != 0]
+        if not missing:
+            return Verdict()
         message = missing_docker_message(missing)
-        rec.say(message)
-        for host in missing:
-            rec.fail(host, message)
-    return not missing and not rec.failures
+        return Verdict(message=message, failed=dict.fromkeys(missing, message))
 
-
-def setup_steps(ctx: Context, rec: Recorder, *, skip_push: bool, no_cache: bool) -> bool:
-    with deploy_lock(ctx):
-        rec.say("Ensure Docker is installed...")
-        if not check_docker(ctx, rec):
-            return False
-        run_hook(ctx, "docker-setup", command="setup")
-        return deploy_steps(
-            ctx, rec, command="setup", skip_push=skip_push, no_cache=no_cache, full=True, accessories=True
-        )
-
-
-def _plan(ctx: Context, args: Args) -> Plan:
-    take, release = lock_plan(ctx)
-    check = [
-        PlannedStep(h, Docker(ctx.config).installed(), note="Docker missing: stop and say where")
-        for h in ctx.selection.hosts
-    ]
-    ctx.holding_lock = True  # the inner deploy runs under setup's lock
-    try:
-        deploy = deploy_plan(ctx, operation="setup", skip_push=bool(args.get("skip_push")), full=True, accessories=True)
-    finally:
-        ctx.holding_lock = False
-    steps = [*take, *check, hook_step("docker-setup"), *deploy.steps, *release]
-    return Plan("setup", tuple(steps), deploy.notes)
-
-
-def _run(ctx: Context, args: Args) -> OperationResult:
-    return run_operation(
+    deploy = deploy_script(
         ctx,
-        "setup",
-        lambda rec: setup_steps(ctx, rec, skip_push=bool(args.get("skip_push")), no_cache=bool(args.get("no_cache"))),
+        operation="setup",
+        skip_push=args.skip_push,
+        no_cache=args.no_cache,
+        full=True,
+        accessories=True,
+        locked_by_caller=True,
     )
+    locked = (
+        Say("Ensure Docker is installed..."),
+        Phase({h: (check,) for h in hosts}),
+        Gate(installed, "stops, changing nothing, where Docker is missing"),
+        RunHook("docker-setup", None, "setup"),
+        Invoke(deploy),
+    )
+    return Script("setup", (Hold(locked),), notes=deploy.notes, check_secrets=True, conclude=deploy.conclude)
 
 
-register(
-    ("setup",), "Setup all accessories, push the env, and deploy app to servers", mutating=True, plan=_plan, run=_run
+register_script(
+    ("setup",),
+    "Setup all accessories, push the env, and deploy app to servers",
+    mutating=True,
+    build=setup_script,
+    arguments=DeployArguments,
 )

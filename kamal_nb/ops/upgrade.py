@@ -24,20 +24,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from kamal_nb.commands import Hook, Proxy
+from kamal_nb.engine.script import Invoke
 from kamal_nb.ops import accessory
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.boot import BootRun, boot, plan_boot, plan_notes, run_locked
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.boot import BootRun, boot_script, plan_notes
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.hooks import run_hook
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.proxy_boot import boot_proxy, plan_proxy_boot
-from kamal_nb.ops.prune import plan_prune, prune
-from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.script import Item, Say, Script, flag, plan_script, register_script, run_script, text
+from kamal_nb.ops.proxy_boot import proxy_boot_script
+from kamal_nb.ops.prune import prune_script
+from kamal_nb.ops.script import Item, RunHook, Say, Script, flag, register_script, text
 from kamal_nb.ops.selection import Selection
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import Cmd, Recorder, planned, registry_login
+from kamal_nb.ops.steps import Cmd, registry_login
 
 PROXY_OUTAGE = "This will cause a brief outage on each host"
 ACCESSORIES_RESTART = "This will restart all accessories"
@@ -95,39 +93,26 @@ def _version(ctx: Context) -> str:
     return ctx.options.version or ctx.config.latest_tag
 
 
-def plan_proxy_upgrade(ctx: Context, *, rolling: bool, command: str, subcommand: str | None) -> list[PlannedStep]:
+def proxy_upgrade_script(ctx: Context, *, rolling: bool, command: str, subcommand: str | None) -> Script:
+    """The proxy upgrade of the selected hosts, group by group."""
     version = _version(ctx)
-    steps: list[PlannedStep] = []
-    for group in groups(ctx.selection.hosts, rolling):
-        on = on_hosts(ctx, group)
-        for host in group:
-            steps += planned(host, cleanup(on, host))
-        steps += plan_proxy_boot(on)
-        steps += plan_boot(
-            on_hosts(ctx, group, version=version), BootRun(version, command=command, subcommand=subcommand)
-        )
-        steps += plan_prune(on)
-    return steps
-
-
-def proxy_upgrade(ctx: Context, rec: Recorder, *, rolling: bool, command: str, subcommand: str | None) -> bool:
-    """The proxy upgrade of the selected hosts (the caller holds the lock); False when a host failed."""
-    version = _version(ctx)
+    items: list[Item] = []
     for group in groups(ctx.selection.hosts, rolling):
         listed = ",".join(group)
         on = on_hosts(ctx, group)
-        rec.say(f"Upgrading proxy on {listed}...")
-        run_hook(on, "pre-proxy-reboot", command=command, subcommand=subcommand, hosts=group)
-        if not boot_proxy(on, rec, before={host: cleanup(on, host) for host in group}):
-            return False
         booted = on_hosts(ctx, group, version=version)
-        if not boot(booted, rec, BootRun(version, command=command, subcommand=subcommand)):
-            return False
-        if not prune(on, rec):
-            return False
-        run_hook(on, "post-proxy-reboot", command=command, subcommand=subcommand, hosts=group)
-        rec.say(f"Upgraded proxy on {listed}")
-    return True
+        hooks = (RunHook("pre-proxy-reboot", tuple(group), command, subcommand),)
+        after = (RunHook("post-proxy-reboot", tuple(group), command, subcommand),)
+        items += [
+            Say(f"Upgrading proxy on {listed}..."),
+            Invoke(Script(command, hooks), on),
+            Invoke(proxy_boot_script(on, before={host: cleanup(on, host) for host in group}), on),
+            Invoke(boot_script(booted, BootRun(version, command=command, subcommand=subcommand)), booted),
+            Invoke(prune_script(on), on),
+            Invoke(Script(command, after), on),
+            Say(f"Upgraded proxy on {listed}"),
+        ]
+    return Script("proxy upgrade", tuple(items), lock=True, notes=tuple(_proxy_upgrade_notes(ctx)), check_secrets=True)
 
 
 def _proxy_upgrade_notes(ctx: Context, question: str = PROXY_OUTAGE) -> list[str]:
@@ -142,18 +127,8 @@ def _proxy_upgrade_notes(ctx: Context, question: str = PROXY_OUTAGE) -> list[str
     ]
 
 
-def _proxy_upgrade_plan(ctx: Context, args: Args) -> Plan:
-    steps = plan_proxy_upgrade(ctx, rolling=flag(args, "rolling"), command="proxy", subcommand="upgrade")
-    return Plan("proxy upgrade", tuple(steps), tuple(_proxy_upgrade_notes(ctx)))
-
-
-def _proxy_upgrade_run(ctx: Context, args: Args) -> OperationResult:
-    rolling = flag(args, "rolling")
-    return run_locked(
-        ctx,
-        "proxy upgrade",
-        lambda rec: proxy_upgrade(ctx, rec, rolling=rolling, command="proxy", subcommand="upgrade"),
-    )
+def _proxy_upgrade(ctx: Context, args: Args) -> Script:
+    return proxy_upgrade_script(ctx, rolling=flag(args, "rolling"), command="proxy", subcommand="upgrade")
 
 
 # -- accessory upgrade ---------------------------------------------------------------------------------
@@ -193,39 +168,28 @@ def _upgrade_steps(ctx: Context, rolling: bool) -> list[tuple[str | None, Contex
     return steps
 
 
-def upgrade(ctx: Context, rec: Recorder, *, rolling: bool) -> bool:
-    """The caller holds the lock."""
+def upgrade_script(ctx: Context, *, rolling: bool) -> Script:
+    items: list[Item] = []
     for host, on, proxy, accessories in _upgrade_steps(ctx, rolling):
-        rec.say(f"Upgrading {host}..." if host else "Upgrading all hosts...")
-        if proxy and not proxy_upgrade(on, rec, rolling=False, command="upgrade", subcommand=None):
-            return False
-        if accessories and not rec.absorb(run_script(on, accessory_upgrade(on, "all", rolling=False))):
-            return False
-        rec.say(f"Upgraded {host}" if host else "Upgraded all hosts")
-    return True
-
-
-def _upgrade_plan(ctx: Context, args: Args) -> Plan:
-    steps: list[PlannedStep] = []
-    for _, on, proxy, accessories in _upgrade_steps(ctx, flag(args, "rolling")):
+        items.append(Say(f"Upgrading {host}..." if host else "Upgrading all hosts..."))
         if proxy:
-            steps += plan_proxy_upgrade(on, rolling=False, command="upgrade", subcommand=None)
+            items.append(Invoke(proxy_upgrade_script(on, rolling=False, command="upgrade", subcommand=None), on))
         if accessories:
-            steps += plan_script(on, accessory_upgrade(on, "all", rolling=False)).steps
-    return Plan("upgrade", tuple(steps), tuple(_proxy_upgrade_notes(ctx, REPLACE_TRAEFIK)))
+            items.append(Invoke(accessory_upgrade(on, "all", rolling=False), on))
+        items.append(Say(f"Upgraded {host}" if host else "Upgraded all hosts"))
+    notes = tuple(_proxy_upgrade_notes(ctx, REPLACE_TRAEFIK))
+    return Script("upgrade", tuple(items), lock=True, notes=notes, check_secrets=True)
 
 
-def _upgrade_run(ctx: Context, args: Args) -> OperationResult:
-    rolling = flag(args, "rolling")
-    return run_locked(ctx, "upgrade", lambda rec: upgrade(ctx, rec, rolling=rolling))
+def _upgrade(ctx: Context, args: Args) -> Script:
+    return upgrade_script(ctx, rolling=flag(args, "rolling"))
 
 
-register(
+register_script(
     ("proxy", "upgrade"),
     "Upgrade to kamal-proxy on servers (stop container, remove container, start new container, reboot app)",
     mutating=True,
-    plan=_proxy_upgrade_plan,
-    run=_proxy_upgrade_run,
+    build=_proxy_upgrade,
 )
 register_script(
     ("accessory", "upgrade"),
@@ -233,4 +197,4 @@ register_script(
     mutating=True,
     build=_accessory_upgrade,
 )
-register(("upgrade",), "Upgrade from Kamal 1.x to 2.0", mutating=True, plan=_upgrade_plan, run=_upgrade_run)
+register_script(("upgrade",), "Upgrade from Kamal 1.x to 2.0", mutating=True, build=_upgrade)

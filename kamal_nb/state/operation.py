@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.arguments import NoArguments
+from kamal_nb.ops.catalog import register
 from kamal_nb.ops.plan import Plan, PlannedStep
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
@@ -48,14 +49,14 @@ class StateResult(OperationResult):
         return self.state._repr_mimebundle_(include, exclude)
 
 
-def plan(ctx: Context, args: Args) -> Plan:
+def plan(ctx: Context, args: NoArguments) -> Plan:
     deployment = Deployment.from_config(ctx.config, ctx.selection)
     batch = Probe(deployment).batch()
     note = "one round trip: docker version, containers, images, lock, audit tail"
     return Plan("state", tuple(PlannedStep(host, batch, note=note) for host in deployment.hosts))
 
 
-def run(ctx: Context, args: Args) -> OperationResult:
+def run(ctx: Context, args: NoArguments) -> OperationResult:
     deployment = Deployment.from_config(ctx.config, ctx.selection)
     started = time.monotonic()
     outputs, hosts = probe_fleet(ctx.runner, deployment)
@@ -70,4 +71,5 @@ OPERATION = register(
     mutating=False,
     plan=plan,
     run=run,
+    arguments=NoArguments,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.ops import catalog
-from kamal_nb.ops.lock import LockError, deploy_lock, read_status
+from kamal_nb.ops.lock import LockError, holding, read_status
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.selection import SelectionError
@@ -84,11 +84,11 @@ def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, project: 
         status = read_status(ctx)
         assert status is not None
         assert (status.holder, status.message) == ("Test Operator", "Investigating an incident")
-        with pytest.raises(LockError, match="Deploy lock found") as held, deploy_lock(ctx):
+        with pytest.raises(LockError, match="Deploy lock found") as held, holding(ctx):
             pytest.fail("the lock is held: nothing may run")
         assert held.value.holder == status
         waiting = session.context(GlobalOptions(lock_wait=True, lock_wait_interval=0.2))
-        with pytest.raises(LockError, match="held manually, not waiting"), deploy_lock(waiting):
+        with pytest.raises(LockError, match="held manually, not waiting"), holding(waiting):
             pytest.fail("a manual lock is not waited for")
     finally:
         assert real_kamal(project, "lock", "release").returncode == 0
@@ -98,11 +98,20 @@ def test_a_lock_taken_by_kamal_is_seen_and_respected(session: Session, project: 
     assert nobody.ok and nobody.messages == ("There is no deploy lock",)
     (primary,) = nobody.hosts
     assert [c.exit_code for c in nobody.hosts[primary].commands] == [1]
+    table = nobody.df
+    assert list(table["status"]) == ["ok"] and table["exit_code"].isna().all(), "no exit code 1 in the table"
+    assert "no deploy lock" in str(nobody)
 
 
 def test_a_lock_taken_by_kamal_nb_is_seen_by_kamal(session: Session, project: Path) -> None:
     result = catalog.perform(session.context(), ("lock", "acquire"), {"message": "Rotating secrets"}, yes=True)
     assert isinstance(result, OperationResult) and result.messages == ("Acquired the deploy lock",)
+    # the lock as taken, on the primary host: its row is ok (not interrupted) and the data says who
+    primary = session.context().selection.primary_host
+    assert primary is not None
+    assert result.ok and result.hosts[primary].ok and result.hosts[primary].commands
+    assert result.data is not None and result.data.message == "Rotating secrets"
+    assert "Message: Rotating secrets" in result.output(primary)
     status = real_kamal(project, "lock", "status")
     assert "Locked by: Test Operator at " in status.stdout and "Message: Rotating secrets" in status.stdout
     refused = real_kamal(project, "redeploy", "-P", "--version", "v2")
@@ -115,7 +124,7 @@ def test_a_lock_taken_by_kamal_nb_is_seen_by_kamal(session: Session, project: Pa
 def test_the_automatic_lock_is_released_on_failure_and_interrupt(session: Session, project: Path) -> None:
     ctx = session.context()
     for error in (RuntimeError("boom"), KeyboardInterrupt()):
-        with pytest.raises(type(error)), deploy_lock(ctx):
+        with pytest.raises(type(error)), holding(ctx):
             assert "Automatic deploy lock" in (read_status(ctx) or pytest.fail("not locked")).text
             raise error
         assert read_status(ctx) is None
@@ -130,7 +139,7 @@ def test_lock_wait_waits_for_an_automatic_lock(session: Session, project: Path) 
     release = threading.Event()
 
     def hold() -> None:
-        with deploy_lock(holder):
+        with holding(holder):
             entered.set()
             release.wait(10)
 
@@ -138,7 +147,7 @@ def test_lock_wait_waits_for_an_automatic_lock(session: Session, project: Path) 
     thread.start()
     assert entered.wait(10)
     threading.Timer(1.0, release.set).start()
-    with deploy_lock(waiter):
+    with holding(waiter):
         assert "Automatic deploy lock" in (read_status(waiter) or pytest.fail("not locked")).text
     thread.join()
 

@@ -101,6 +101,7 @@ def test_run_streams_host_output_and_exit_code(tmp_path: Path) -> None:
 def test_unknown_operation_and_missing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kamal_nb.ops import catalog
 
+    catalog.catalog()  # every operation registered in the real catalog first, not in the empty one
     monkeypatch.setattr(catalog, "_CATALOG", {})
     monkeypatch.setattr(catalog, "catalog", dict)  # an empty catalog
     monkeypatch.chdir(tmp_path)

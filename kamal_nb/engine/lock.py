@@ -1,0 +1,207 @@
+"""The deploy lock, exactly as Kamal takes it: a directory with a base64 details file on the primary
+host. A lock taken by the real Kamal is seen here, and the other way round.
+
+`holding` is the one lock scope: every operation that takes the lock takes it there (the engine's
+runner does, for a script that asks for it), and only there is `ctx.holding_lock` set.
+
+    with holding(ctx, rec):          # around a mutating operation's steps
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from kamal_nb.commands import Command, Lock, Server
+from kamal_nb.commands.lock import AUTOMATIC_MESSAGE
+from kamal_nb.engine.context import RunContext as Context
+from kamal_nb.engine.errors import OperationError
+from kamal_nb.engine.record import Recorder
+from kamal_nb.engine.trips import tolerated
+from kamal_nb.fleet import GroupResult
+
+
+class LockError(OperationError):
+    """The deploy lock could not be taken (or waited for); the message says who holds it."""
+
+    def __init__(self, message: str, holder: LockStatus | None = None) -> None:
+        self.holder = holder
+        super().__init__(message + (f"\n{holder.text}" if holder else ""))
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """The details file of a held lock: `Locked by: NAME at TIME / Version: V / Message: M`."""
+
+    text: str
+    holder: str
+    locked_at: str
+    version: str
+    message: str
+
+    @classmethod
+    def parse(cls, text: str) -> LockStatus:
+        fields = {"holder": "", "locked_at": "", "version": "", "message": ""}
+        lines = text.strip("\n").split("\n")
+        for index, line in enumerate(lines):
+            if line.startswith("Locked by: "):
+                holder, _, at = line.removeprefix("Locked by: ").rpartition(" at ")
+                fields["holder"], fields["locked_at"] = holder, at
+            elif line.startswith("Version: "):
+                fields["version"] = line.removeprefix("Version: ")
+            elif line.startswith("Message: "):
+                # a message may span lines: it is the last field
+                fields["message"] = "\n".join([line.removeprefix("Message: "), *lines[index + 1 :]])
+                break
+        return cls(text.strip("\n"), **fields)
+
+
+def _primary(ctx: Context) -> str:
+    host = ctx.selection.primary_host
+    if host is None:
+        raise LockError("no primary host to hold the deploy lock (the primary role has no hosts)")
+    return str(host)
+
+
+def _lock(ctx: Context) -> Lock:
+    return Lock(ctx.config)
+
+
+def _single(result: GroupResult, host: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of a one-command run on `host` (raising if it could not run)."""
+    host_result = result[host]
+    if host_result.error is not None:
+        raise LockError(f"deploy lock on {host}: {host_result.error}")
+    command = host_result.commands[-1]
+    return command.exit_code, command.stdout, command.stderr
+
+
+def _no_lock_is_an_answer(result: GroupResult, host: str) -> GroupResult:
+    """The same result, with the command that found no lock marked as the answer it is, not a failure."""
+    host_result = result[host]
+    commands = (*host_result.commands[:-1], tolerated(host_result.commands[-1]))
+    return GroupResult({**result, host: replace(host_result, commands=commands)})
+
+
+def status_result(ctx: Context) -> tuple[LockStatus | None, GroupResult]:
+    """Who holds the lock (None when nobody does), and the host result of asking."""
+    host = _primary(ctx)
+    result = ctx.runner.run({host: [_lock(ctx).status()]})
+    code, out, err = _single(result, host)
+    if code == 0:
+        return LockStatus.parse(out), result
+    if "No such file or directory" in err:
+        return None, _no_lock_is_an_answer(result, host)
+    raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def read_status(ctx: Context) -> LockStatus | None:
+    """Who holds the lock, or None when nobody does."""
+    return status_result(ctx)[0]
+
+
+def try_acquire(ctx: Context, message: str, *, ensure_run_directory: bool = True) -> bool:
+    """Take the lock; False when somebody holds it already (`mkdir: cannot create directory`).
+
+    `ensure_run_directory=False`: the caller already ran `mkdir -p .kamal` on every selected host.
+    """
+    host = _primary(ctx)
+    hosts = ctx.selection.hosts if ensure_run_directory else ()
+    ensure = ctx.runner.run({h: [Server(ctx.config).ensure_run_directory()] for h in hosts})
+    if not ensure.ok:
+        raise LockError(
+            "could not create .kamal on every host: " + "; ".join(f"{h}: {r.failure}" for h, r in ensure.failed.items())
+        )
+    command = _lock(ctx).acquire(message, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now())
+    code, _, err = _single(ctx.runner.run({host: [command]}), host)
+    if code == 0:
+        return True
+    if refused(err):
+        return False
+    raise LockError(f"taking the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def release_result(ctx: Context) -> tuple[bool, GroupResult]:
+    """Release the lock (False when there was none), and the host result of doing it."""
+    host = _primary(ctx)
+    result = ctx.runner.run({host: [_lock(ctx).release()]})
+    code, _, err = _single(result, host)
+    if code == 0:
+        return True, result
+    if "No such file or directory" in err:
+        return False, _no_lock_is_an_answer(result, host)
+    raise LockError(f"releasing the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
+
+
+def release_lock(ctx: Context) -> bool:
+    """Release the lock; False when there was none."""
+    return release_result(ctx)[0]
+
+
+def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
+    options = ctx.options
+    if not options.lock_wait:
+        if not try_acquire(ctx, AUTOMATIC_MESSAGE, ensure_run_directory=ensure_run_directory):
+            raise LockError("Deploy lock found. Run 'kamal lock help' for more information", read_status(ctx))
+        return
+    deadline = time.monotonic() + options.lock_wait_timeout
+    checked_holder = False
+    while not try_acquire(ctx, AUTOMATIC_MESSAGE):
+        if not checked_holder:
+            holder = read_status(ctx)
+            # a lock somebody took by hand is not going away by itself: do not wait for it
+            if holder is not None and AUTOMATIC_MESSAGE not in holder.text:
+                raise LockError(
+                    "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information", holder
+                )
+            checked_holder = True
+        if time.monotonic() + options.lock_wait_interval > deadline:
+            raise LockError("Timed out waiting for deploy lock", read_status(ctx))
+        time.sleep(options.lock_wait_interval)
+
+
+def lock_held_elsewhere(ctx: Context) -> bool:
+    """True when this operation must not take the lock itself (it holds it, or a hook's Kamal does)."""
+    return ctx.holding_lock or os.environ.get("KAMAL_LOCK") == "true"
+
+
+def automatic_acquire(ctx: Context) -> Command:
+    """The command that takes the lock for an operation (`Automatic deploy lock`)."""
+    return _lock(ctx).acquire(
+        AUTOMATIC_MESSAGE, ctx.version, locked_by=ctx.session.lock_holder, locked_at=ctx.session.now()
+    )
+
+
+def refused(stderr: str) -> bool:
+    """Whether a lock acquire failed because somebody holds the lock."""
+    return "cannot create directory" in stderr
+
+
+@contextmanager
+def holding(
+    ctx: Context, rec: Recorder | None = None, *, ensure_run_directory: bool = True, acquired: bool = False
+) -> Iterator[None]:
+    """Hold the deploy lock around a mutating operation; released on failure and on Ctrl-C too.
+
+    Re-entrant: inside another locked operation (or in a hook run with KAMAL_LOCK=true, as Kamal
+    sets for hooks) it does nothing. `ensure_run_directory=False` skips `mkdir -p .kamal` on every
+    host when the caller has just run it (a deploy's pull does, in the same round trip).
+    `acquired=True`: the caller has just taken it (`automatic_acquire`, sent with other commands).
+    """
+    if lock_held_elsewhere(ctx):
+        yield
+        return
+    if not acquired:
+        _acquire_automatic(ctx, ensure_run_directory)
+    ctx.holding_lock = True
+    if rec is not None:
+        rec.lock_taken = True
+    try:
+        yield
+    finally:
+        ctx.holding_lock = False
+        release_lock(ctx)

@@ -1,0 +1,154 @@
+"""The result of an operation: every host's commands and output, and a summary that reads the same
+in a live notebook, a saved one, on GitHub and in a terminal (a text status column, not colour)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kamal_nb.fleet import GroupResult, HostFailures
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class OperationFailed(HostFailures):
+    """An operation failed on some hosts; `.result` is the whole GroupResult."""
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    operation: str
+    hosts: GroupResult
+    duration: float = 0.0
+    data: Any = None  # what the operation found out, parsed (a lock status, versions...)
+    messages: tuple[str, ...] = field(default=())  # what Kamal would print besides host output
+
+    @property
+    def ok(self) -> bool:
+        return self.hosts.ok
+
+    def raise_on_failure(self) -> OperationResult:
+        if not self.ok:
+            raise OperationFailed(self.hosts)
+        return self
+
+    def output(self, host: str) -> str:
+        return "".join(c.stdout for c in self.hosts[host].commands)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """One row per host: status (text), commands run, exit code of the last, duration, failure."""
+        import pandas as pd
+
+        rows = []
+        for host, result in self.hosts.items():
+            last = result.commands[-1].exit_code if result.commands else None
+            if result.commands and getattr(result.commands[-1], "is_answer", False):
+                last = None  # a failure that is an answer ("no deploy lock"): its code means nothing
+            rows.append(
+                {
+                    "host": host,
+                    "status": "ok" if result.ok else "FAILED",
+                    "commands": len(result.commands),
+                    "exit_code": last,
+                    "duration_s": round(result.duration, 3),
+                    "failure": result.failure or "",
+                }
+            )
+        columns = ["host", "status", "commands", "exit_code", "duration_s", "failure"]
+        return pd.DataFrame(rows, columns=columns).astype(
+            {
+                "host": "string",
+                "status": "string",
+                "commands": "int64",
+                "exit_code": "Int64",
+                "duration_s": "float64",
+                "failure": "string",
+            }
+        )
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        """Each host's steps in order: command, start, seconds, exit code (one row a command)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "host": host,
+                "step": index + 1,
+                "command": command.command,
+                "start": pd.Timestamp(command.started_at, unit="s", tz="UTC") if command.started_at else pd.NaT,
+                "duration_s": round(command.duration, 3),
+                "exit_code": command.exit_code,
+                "status": "ok" if command.ok else "FAILED",
+            }
+            for host, result in self.hosts.items()
+            for index, command in enumerate(result.commands)
+        ]
+        columns = ["host", "step", "command", "start", "duration_s", "exit_code", "status"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["start"] = pd.to_datetime(frame["start"], utc=True).astype("datetime64[ns, UTC]")
+        return frame.astype(
+            {
+                "host": "string",
+                "step": "int64",
+                "command": "string",
+                "duration_s": "float64",
+                "exit_code": "int64",
+                "status": "string",
+            }
+        )
+
+    def plot_timeline(self) -> Any:
+        """A per-host Gantt chart of the timeline (needs matplotlib: pip install 'kamal-nb[plot]')."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("plot_timeline needs matplotlib: pip install 'kamal-nb[plot]'") from None
+        hosts = list(self.hosts)
+        starts = [c.started_at for r in self.hosts.values() for c in r.commands if c.started_at]
+        origin = min(starts, default=0.0)
+        figure, axes = plt.subplots(figsize=(10, 0.6 + 0.45 * max(1, len(hosts))))
+        for row, result in enumerate(self.hosts.values()):
+            for command in result.commands:
+                colour = "tab:green" if command.ok else "tab:red"
+                left = command.started_at - origin if command.started_at else 0.0
+                axes.barh(row, max(command.duration, 0.005), left=left, color=colour, edgecolor="white")
+            if result.error is not None:
+                axes.text(0, row, f"  {result.error}", va="center", color="tab:red")
+        axes.set_yticks(range(len(hosts)), labels=hosts)
+        axes.invert_yaxis()
+        axes.set_xlabel("seconds since the first command")
+        axes.set_title(f"kamal {self.operation}: green ok, red failed")
+        figure.tight_layout()
+        plt.close(figure)
+        return figure
+
+    def __str__(self) -> str:
+        lines = [*self.messages]
+        for host in self.hosts:
+            output = self.output(host).rstrip("\n")
+            if output:
+                lines += [f"Host: {host}", output, ""]
+        failed = len(self.hosts.failed)
+        status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
+        lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
+        for host, result in self.hosts.failed.items():
+            lines.append(f"  {host}: {result.failure}")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(
+        self, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        parts = [f"<p>{html.escape(m)}</p>" for m in self.messages]
+        for host in self.hosts:
+            output = self.output(host).rstrip("\n")
+            if output:
+                parts.append(
+                    f"<details><summary>{html.escape(host)}</summary><pre>{html.escape(output)}</pre></details>"
+                )
+        parts.append(self.df.to_html(index=False, na_rep=""))
+        return {"text/plain": str(self), "text/html": "\n".join(parts)}
