@@ -123,12 +123,12 @@ def test_deploy_through_the_local_registry_and_port_forwarding(
     project = _project(tmp_path / "app", fleet)
     cli = str(Path(sys.executable).parent / "kamal-nb")
     try:
-        setup = _in_local_node(fleet_control, fleet, project, cli, "registry", "setup", "--yes")
+        setup = _in_local_node(fleet_control, fleet, project, cli, "registry", "setup", "--yes", "-v")
         assert setup.returncode == 0, setup.stdout + setup.stderr
         assert "docker run --detach -p 127.0.0.1:5555:5000 --name kamal-docker-registry registry:3" in setup.stdout
         assert _registry_container(fleet) == ["running"]
 
-        deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes")
+        deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes", "-v")
         assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
         assert "docker pull localhost:5555/demo:l1" in deploy.stdout
         assert (
@@ -186,7 +186,7 @@ def test_deploy_through_the_local_registry_and_port_forwarding(
     assert remove.returncode == 0, remove.stdout + remove.stderr
     assert _registry_container(fleet) == []
     # a second remove finds no container: ignored, as Kamal ignores it (exit 0)
-    again = _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
+    again = _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes", "-v")
     assert again.returncode == 0 and "no kamal-docker-registry container to remove" in again.stdout, again.stdout
 
 
@@ -215,7 +215,7 @@ def test_a_remote_builder_pushes_to_the_local_registry_through_a_forward_too(
     project = _project(tmp_path / "app", fleet, remote=f"ssh://root@{builder.ip}")
     cli = str(Path(sys.executable).parent / "kamal-nb")
     try:
-        deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes")
+        deploy = _in_local_node(fleet_control, fleet, project, cli, "deploy", "--version", "l1", "--yes", "-v")
         assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
         assert f"remote engine ssh://root@{builder.ip}" in deploy.stdout
         assert _registry_container(fleet) == ["running"]  # the deploy started it, as Kamal's does
@@ -266,7 +266,7 @@ def test_pulls_without_the_local_registry_running_say_so_and_leave_no_listener(
     cli = str(Path(sys.executable).parent / "kamal-nb")
     _in_local_node(fleet_control, fleet, project, cli, "registry", "remove", "--yes")
     assert _registry_container(fleet) == []
-    done = _in_local_node(fleet_control, fleet, project, cli, "deploy", "-P", "--version", "l1", "--yes")
+    done = _in_local_node(fleet_control, fleet, project, cli, "deploy", "-P", "--version", "l1", "--yes", "-v")
     said = done.stdout + done.stderr
     assert done.returncode != 0, said
     assert f"The hosts' pulls reached no local registry: 127.0.0.1:{PORT} on this machine" in said, said[-3000:]
