@@ -229,10 +229,12 @@ class Say:
 @dataclass(frozen=True)
 class Local:
     """A command Kamal runs on this machine (``run_locally``), e.g. the local ``docker login``. Its
-    result is reported under the host name "local"; ``failure`` replaces the message when it fails."""
+    result is reported under the host name "local"; ``failure`` replaces the message when it fails;
+    ``tolerate``: a failure Kamal ignores (``raise_on_non_zero_exit: false``), said in these words."""
 
     command: Command
     failure: str | None = None
+    tolerate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,8 @@ def plan_script(ctx: Context, script: Script) -> Plan:
             elif isinstance(item, Gate | Pause):
                 notes.append(item.note)
             elif isinstance(item, Local):
-                steps.append(PlannedStep(LOCAL, item.command, note="runs on this machine"))
+                note = "runs on this machine" + (f"; {item.tolerate} if it fails" if item.tolerate else "")
+                steps.append(PlannedStep(LOCAL, item.command, note=note))
             elif isinstance(item, Invoke):
                 if item.script.lock and not ctx.holding_lock and not locked:
                     notes.append(f"holds the deploy lock on {ctx.selection.primary_host} throughout")

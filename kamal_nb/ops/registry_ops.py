@@ -12,26 +12,17 @@ so it only asks for the docker CLI.
 
 from __future__ import annotations
 
-import time
-
 from kamal_nb.commands import Registry
 from kamal_nb.commands.base import Base
 from kamal_nb.commands.command import docker
 from kamal_nb.commands.registry import LOCAL_REGISTRY_CONTAINER
-from kamal_nb.fleet import GroupResult, HostResult
-from kamal_nb.ops.catalog import Args, register
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.hooks import LOCAL
-from kamal_nb.ops.local_exec import run_local
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, plan_script, register_script, run_script
+from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, register_script
 from kamal_nb.ops.session import Context
-from kamal_nb.ops.steps import tolerated
 
 DOCKER_MISSING_LOCALLY = "Docker is not installed locally (or its buildx plugin is missing)"
 DOCKER_NOT_INSTALLED = "Docker is not installed locally"
-IGNORED = "a failure (no such container) is ignored, as Kamal ignores it"
 LOCAL_NOTE = "the local registry runs on this machine's engine (DOCKER_HOST, else the default socket)"
 
 
@@ -87,31 +78,14 @@ def _setup(ctx: Context, args: Args) -> Script:
     return Script("registry setup", tuple(items), notes=(LOCAL_NOTE,))
 
 
-def _remove_script(ctx: Context, args: Args) -> Script:
-    return Script("registry remove", _logout(ctx, args).items)
-
-
-def _remove_plan(ctx: Context, args: Args) -> Plan:
+def _remove(ctx: Context, args: Args) -> Script:
     if not ctx.config.registry.local:
-        return plan_script(ctx, _remove_script(ctx, args))
-    steps = () if flag(args, "skip_local") else (PlannedStep(LOCAL, Registry(ctx.config).remove(), note=IGNORED),)
-    return Plan("registry remove", steps, (LOCAL_NOTE,))
-
-
-def _remove_run(ctx: Context, args: Args) -> OperationResult:
-    """A local registry's container stopped and removed; a failure (no such container) is ignored
-    as Kamal ignores it (``raise_on_non_zero_exit: false``)."""
-    if not ctx.config.registry.local:
-        return run_script(ctx, _remove_script(ctx, args))
-    started = time.monotonic()
-    if flag(args, "skip_local"):
-        return OperationResult("registry remove", GroupResult({}), 0.0)
-    done = run_local(ctx, Registry(ctx.config).remove())
-    result = done if done.ok else tolerated(done)
-    took = time.monotonic() - started
-    hosts = GroupResult({LOCAL: HostResult(LOCAL, (result,), None, took)})
-    messages = () if done.ok else (f"no {LOCAL_REGISTRY_CONTAINER} container to remove (Kamal ignores this too)",)
-    return OperationResult("registry remove", hosts, took, None, messages)
+        return Script("registry remove", _logout(ctx, args).items)
+    # the container stopped and removed; no such container is a failure Kamal ignores
+    # (``raise_on_non_zero_exit: false``)
+    ignored = f"no {LOCAL_REGISTRY_CONTAINER} container to remove (Kamal ignores this too)"
+    items = () if flag(args, "skip_local") else (Local(Registry(ctx.config).remove(), tolerate=ignored),)
+    return Script("registry remove", items, notes=(LOCAL_NOTE,))
 
 
 register_script(
@@ -120,12 +94,11 @@ register_script(
     mutating=True,
     build=_setup,
 )
-register(
+register_script(
     ("registry", "remove"),
     "Remove local registry or log out of remote registry locally and remotely",
     mutating=True,
-    plan=_remove_plan,
-    run=_remove_run,
+    build=_remove,
 )
 register_script(("registry", "login"), "Log in to remote registry locally and remotely", mutating=True, build=_login)
 register_script(("registry", "logout"), "Log out of remote registry locally and remotely", mutating=True, build=_logout)
