@@ -309,10 +309,13 @@ def pull_items(
 def _registry_forwarded(ctx: Context, rec: Recorder) -> Iterator[None]:
     hosts = ctx.selection.app_hosts
     rec.say(f"Setting up local registry port forwarding to {', '.join(hosts)}...")  # Kamal's words
-    with local_registry_forwards(ctx, hosts) as unreachable:  # for the pulls only
-        yield
-    if rec.failures and unreachable:
-        rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
+    unreachable: list[str] = []  # filled when the forwards close: why a pull's connection found no registry
+    try:
+        with local_registry_forwards(ctx, hosts) as unreachable:  # for the pulls only
+            yield
+    finally:
+        if unreachable:
+            rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
 
 
 def _pull_waves(
