@@ -315,7 +315,9 @@ def _registry_forwarded(ctx: Context, rec: Recorder) -> Iterator[None]:
             yield
     finally:
         if unreachable:
-            rec.say(f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`")
+            rec.say(
+                f"The hosts' pulls reached no local registry: {unreachable[0]}. Start it with `kamal registry setup`"
+            )
 
 
 def _pull_waves(
