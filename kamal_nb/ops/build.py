@@ -36,7 +36,7 @@ from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.build_engines import (
     BuildEngine,
-    engine_plan,
+    engine_split,
     ensure_local_registry,
     local_registry_forwards,
     open_engine,
@@ -375,7 +375,7 @@ def push_shown(ctx: Context) -> list[PlannedStep]:
     command = builder.push(no_cache=False)
     secrets = ctx.config.builder.secret_names
     how = "on the engine's BuildKit, its session serving builder.secrets," if secrets else "with the Docker SDK"
-    engines = engine_plan(ctx)
+    engines = engine_split(ctx)
     if engines.remote_builds:
         how = f"on {ctx.config.builder.remote}'s BuildKit over SSH (docker system dial-stdio)"
     arches = ctx.config.builder.arches

@@ -63,7 +63,8 @@ class EnginePlan:
         return out
 
 
-def engine_plan(ctx: Context) -> EnginePlan:
+def engine_split(ctx: Context) -> EnginePlan:
+    """Which arches build on this machine's engine and which on builder.remote."""
     builder = ctx.config.builder
     arch = local_docker_arch()
     return EnginePlan(builder.local_arches(arch), builder.remote_arches(arch), builder.remote)
@@ -102,7 +103,7 @@ def _nowhere(ctx: Context, reason: str) -> EngineUnavailable:
     remote = ctx.config.builder.remote
     if remote:  # Kamal builds the machine's own arch here unless told not to
         return EngineUnavailable(
-            f"Nothing to build on: {reason}, and {', '.join(engine_plan(ctx).local_arches)} is built here "
+            f"Nothing to build on: {reason}, and {', '.join(engine_split(ctx).local_arches)} is built here "
             f"(this machine's arch). Set builder.local: false to build it on {remote}, start Docker here, "
             "or deploy a version already pushed with -P/--skip-push --version VERSION"
         )
@@ -189,7 +190,7 @@ def _checked(client: docker.DockerClient, where: str, errors: list[str]) -> dict
 @contextlib.contextmanager
 def open_engine(ctx: Context, *, timeout: int = 600) -> Iterator[BuildEngine]:
     """The engine that builds the (single) arch this config asks for, open for the build and push."""
-    plan = engine_plan(ctx)  # one arch: built here or on builder.remote (several: open_engines)
+    plan = engine_split(ctx)  # one arch: built here or on builder.remote (several: open_engines)
     if plan.remote_builds:
         assert plan.remote is not None
         with _remote(ctx, plan.remote, timeout=timeout) as engine:
@@ -207,7 +208,7 @@ def open_engines(ctx: Context, *, timeout: int = 600) -> Iterator[dict[str, Buil
     """A multi-arch build's engines by arch: the local one builds the local arches, the remote one
     the remote arches, and each only its own arch (no emulation without buildx): an arch whose
     engine is of another arch is refused in one line, naming it."""
-    plan = engine_plan(ctx)
+    plan = engine_split(ctx)
     with contextlib.ExitStack() as stack:
         engines: dict[str, BuildEngine] = {}
         if plan.local_arches:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 
 from kamal_nb.build_engine import buildx
@@ -26,16 +25,17 @@ from kamal_nb.commands.builder import Builder, BuilderBase, Pack
 from kamal_nb.commands.command import docker
 from kamal_nb.config.assemble import local_docker_arch
 from kamal_nb.config.errors import ConfigError
-from kamal_nb.fleet import CommandResult, GroupResult, HostResult
-from kamal_nb.ops.build_engines import engine_plan
-from kamal_nb.ops.catalog import Args, Planner, Runner, register
+from kamal_nb.engine.script import Call, Say, Script
+from kamal_nb.fleet import CommandResult
+from kamal_nb.ops.build_engines import engine_split
+from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.hooks import LOCAL
 from kamal_nb.ops.local_exec import run_local
 from kamal_nb.ops.local_result import LocalCommandError
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
-from kamal_nb.ops.script import local_env
+from kamal_nb.ops.plan import PlannedStep
+from kamal_nb.ops.script import local_env, register_script
 from kamal_nb.ops.session import Context
+from kamal_nb.ops.steps import Recorder
 
 BUILD_CHECK_TAG = "kamal-local-build-check"  # Kamal::Docker::BUILD_CHECK_TAG
 CHECK_DOCKERFILE = 'FROM busybox\nCOPY . app\nWORKDIR app\nCMD find . -type f | sed "s|^\\./||"\n'
@@ -71,15 +71,13 @@ def _refuse(ctx: Context, path: str, would_run: Callable[[], Sequence[Command | 
     raise LocalCommandError(f"{problem}: `kamal {path}` not run; Kamal would run: {commands}")
 
 
-def _result(
-    operation: str, commands: Sequence[CommandResult], started: float, messages: Sequence[str] = ()
-) -> OperationResult:
-    hosts = (
-        GroupResult({LOCAL: HostResult(LOCAL, tuple(commands), None, time.monotonic() - started)})
-        if commands
-        else GroupResult({})
-    )
-    return OperationResult(operation, hosts, time.monotonic() - started, None, tuple(messages))
+def _recorded(rec: Recorder, commands: Sequence[CommandResult], *messages: str) -> bool:
+    """What ran here, into the operation's record (under the host "local"); whether it all went well."""
+    if commands:
+        rec.add(LOCAL, list(commands), sum(c.duration for c in commands))
+    for message in messages:
+        rec.say(message)
+    return all(c.ok for c in commands)
 
 
 def _run_all(ctx: Context, commands: Sequence[Command], env: dict[str, str] | None = None) -> list[CommandResult]:
@@ -112,33 +110,24 @@ def _remove_command(ctx: Context) -> Command | None:
 SetupCommand = Callable[[Context], Command | None]
 
 
-def _setup_plan(name: str, build: SetupCommand) -> Planner:
-    def plan(ctx: Context, args: Args) -> Plan:
+def _setup(name: str, build: SetupCommand) -> Callable[[Context, Args], Script]:
+    def script(ctx: Context, args: Args) -> Script:
         command = build(ctx)
         notes = [f"builder: {builder_name(ctx)}; needs the Docker buildx plugin"]
         if command is None:
-            return Plan(
-                name, (), (*notes, "nothing to run: the docker driver has no buildx builder (Kamal runs nothing)")
-            )
+            notes.append("nothing to run: the docker driver has no buildx builder (Kamal runs nothing)")
+            said = "nothing to do: builder.driver is docker, which needs no buildx builder"
+            return Script(name, (Say(said),), notes=tuple(notes))
         if name == "build create" and ctx.config.builder.remote and ctx.config.builder.remote.startswith("ssh://"):
             notes.append("Kamal first runs `true` over SSH on the remote builder; here docker makes that connection")
-        return Plan(name, (PlannedStep(LOCAL, command, note=NOTE),), tuple(notes))
 
-    return plan
+        def run(rec: Recorder) -> bool:
+            _refuse(ctx, name, lambda: [command])
+            return _recorded(rec, _run_all(ctx, [command]))
 
+        return Script(name, (Call((PlannedStep(LOCAL, command, note=NOTE),), run),), notes=tuple(notes))
 
-def _setup_run(name: str, build: SetupCommand) -> Runner:
-    def run(ctx: Context, args: Args) -> OperationResult:
-        started = time.monotonic()
-        command = build(ctx)
-        if command is None:
-            return _result(
-                name, (), started, ("nothing to do: builder.driver is docker, which needs no buildx builder",)
-            )
-        _refuse(ctx, name, lambda: [command])
-        return _result(name, _run_all(ctx, [command]), started)
-
-    return run
+    return script
 
 
 # -- build details ---------------------------------------------------------------------------------
@@ -149,30 +138,24 @@ def _info(ctx: Context) -> Command:
     return command
 
 
-def _details_plan(ctx: Context, args: Args) -> Plan:
-    engines = tuple(f"kamal_nb: {line}" for line in engine_plan(ctx).lines())
-    return Plan(
-        "build details",
-        (PlannedStep(LOCAL, _info(ctx), note=NOTE),),
-        (f"prints Builder: {builder_name(ctx)}", *engines),
-    )
-
-
-def _details_run(ctx: Context, args: Args) -> OperationResult:
-    started = time.monotonic()
-    messages = [f"Builder: {builder_name(ctx)}"]
-    if isinstance(target(ctx), Pack):
-        return _result("build details", _run_all(ctx, [_info(ctx)]), started, messages)
+def _details(ctx: Context, args: Args) -> Script:
+    said = f"Builder: {builder_name(ctx)}"
     # where kamal_nb itself builds (without buildx): which engine builds which arch
-    engines = [f"kamal_nb: {line}" for line in engine_plan(ctx).lines()]
-    problem = missing_tool(ctx)
-    if problem is None:
-        return _result("build details", _run_all(ctx, [_info(ctx)]), started, [*messages, *engines])
-    if problem == DOCKER_MISSING:
-        raise LocalCommandError(f"{DOCKER_MISSING}: `kamal build details` not run; Kamal would run: {_info(ctx)}")
-    messages.append(f"{BUILDX_MISSING}: `docker buildx ls` not run")
-    commands = _run_all(ctx, [docker("context", "ls")])
-    return _result("build details", commands, started, [*messages, *engines])
+    engines = [f"kamal_nb: {line}" for line in engine_split(ctx).lines()]
+    shown = (PlannedStep(LOCAL, _info(ctx), note=NOTE),)
+
+    def run(rec: Recorder) -> bool:
+        if isinstance(target(ctx), Pack):
+            return _recorded(rec, _run_all(ctx, [_info(ctx)]), said)
+        problem = missing_tool(ctx)
+        if problem is None:
+            return _recorded(rec, _run_all(ctx, [_info(ctx)]), said, *engines)
+        if problem == DOCKER_MISSING:
+            raise LocalCommandError(f"{DOCKER_MISSING}: `kamal build details` not run; Kamal would run: {_info(ctx)}")
+        missing = f"{BUILDX_MISSING}: `docker buildx ls` not run"
+        return _recorded(rec, _run_all(ctx, [docker("context", "ls")]), said, missing, *engines)
+
+    return Script("build details", (Call(shown, run),), notes=(f"prints {said}", *engines))
 
 
 # -- build dev -------------------------------------------------------------------------------------
@@ -189,42 +172,42 @@ def _check_build(dockerfile: str) -> str:
     return f"docker buildx build -t={BUILD_CHECK_TAG} -f={dockerfile} ."
 
 
-def _dev_plan(ctx: Context, args: Args) -> Plan:
-    steps: list[Command | str] = [
+def _dev(ctx: Context, args: Args) -> Script:
+    push = _dev_push(ctx, args)
+    shown: list[Command | str] = [
         Base(ctx.config).ensure_docker_installed(),
         _check_build("<a temporary Dockerfile>"),
         f"docker run --rm {BUILD_CHECK_TAG}",
-        _dev_push(ctx, args),
+        push,
     ]
     notes = (
         "needs the Docker buildx plugin",
         f"the check image ({BUILD_CHECK_TAG}, FROM busybox) lists the files the build context carries",
         "warns about uncommitted and untracked files among them (git ls-files --modified / --others)",
     )
-    return Plan("build dev", tuple(PlannedStep(LOCAL, step, note=NOTE) for step in steps), notes)
 
+    def run(rec: Recorder) -> bool:
+        _refuse(ctx, "build dev", lambda: [push])
+        done = _run_all(ctx, [Base(ctx.config).ensure_docker_installed()])
+        if not done[-1].ok:
+            return _recorded(rec, done)
+        with tempfile.TemporaryDirectory(prefix="kamal-nb-dev-") as directory:
+            dockerfile = os.path.join(directory, "Dockerfile")
+            with open(dockerfile, "w", encoding="utf-8") as out:
+                out.write(CHECK_DOCKERFILE)
+            done.append(run_local(ctx, _check_build(dockerfile), index=len(done)))
+        if not done[-1].ok:
+            return _recorded(rec, done, "failed to build check image")
+        done.append(run_local(ctx, f"docker run --rm {BUILD_CHECK_TAG}", index=len(done)))
+        # Kamal reads whatever the check container printed, even when it failed
+        included = {line.strip() for line in done[-1].stdout.splitlines()}
+        warnings = _dev_warnings(ctx, included)
+        env = {name: value.reveal() for name, value in target(ctx).secrets.items()}
+        done.append(run_local(ctx, push, env=env, index=len(done)))
+        return _recorded(rec, done, *warnings)
 
-def _dev_run(ctx: Context, args: Args) -> OperationResult:
-    started = time.monotonic()
-    _refuse(ctx, "build dev", lambda: [_dev_push(ctx, args)])
-    push = _dev_push(ctx, args)
-    done = _run_all(ctx, [Base(ctx.config).ensure_docker_installed()])
-    if not done[-1].ok:
-        return _result("build dev", done, started)
-    with tempfile.TemporaryDirectory(prefix="kamal-nb-dev-") as directory:
-        dockerfile = os.path.join(directory, "Dockerfile")
-        with open(dockerfile, "w", encoding="utf-8") as out:
-            out.write(CHECK_DOCKERFILE)
-        done.append(run_local(ctx, _check_build(dockerfile), index=len(done)))
-    if not done[-1].ok:
-        return _result("build dev", done, started, ("failed to build check image",))
-    done.append(run_local(ctx, f"docker run --rm {BUILD_CHECK_TAG}", index=len(done)))
-    # Kamal reads whatever the check container printed, even when it failed
-    included = {line.strip() for line in done[-1].stdout.splitlines()}
-    messages = _dev_warnings(ctx, included)
-    env = {name: value.reveal() for name, value in target(ctx).secrets.items()}
-    done.append(run_local(ctx, push, env=env, index=len(done)))
-    return _result("build dev", done, started, messages)
+    steps = tuple(PlannedStep(LOCAL, step, note=NOTE) for step in shown)
+    return Script("build dev", (Call(steps, run),), notes=notes)
 
 
 def _dev_warnings(ctx: Context, included: set[str]) -> list[str]:
@@ -259,25 +242,16 @@ def _git_files(ctx: Context, which: str) -> set[str]:
     return {line.strip() for line in listed.stdout.splitlines()}
 
 
-register(
-    ("build", "create"),
-    "Create a build setup",
-    mutating=False,
-    plan=_setup_plan("build create", _create_command),
-    run=_setup_run("build create", _create_command),
+register_script(
+    ("build", "create"), "Create a build setup", mutating=False, build=_setup("build create", _create_command)
 )
-register(
-    ("build", "remove"),
-    "Remove build setup",
-    mutating=False,
-    plan=_setup_plan("build remove", _remove_command),
-    run=_setup_run("build remove", _remove_command),
+register_script(
+    ("build", "remove"), "Remove build setup", mutating=False, build=_setup("build remove", _remove_command)
 )
-register(("build", "details"), "Show build setup", mutating=False, plan=_details_plan, run=_details_run)
-register(
+register_script(("build", "details"), "Show build setup", mutating=False, build=_details)
+register_script(
     ("build", "dev"),
     "Build using the working directory, tag it as dirty, and push to local image store",
     mutating=False,
-    plan=_dev_plan,
-    run=_dev_run,
+    build=_dev,
 )
