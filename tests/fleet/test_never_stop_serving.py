@@ -1,0 +1,139 @@
+"""The container kamal-proxy routes to is never stopped before another one is healthy behind it.
+
+After an interrupted same-version redeploy a host runs `demo-web-v1_replaced_<hex>` (serving) and a
+new `demo-web-v1` (not serving). Kamal 2.11's next deploy stops the serving one as stale, and when the
+new version never becomes healthy the host serves nothing. kamal_nb keeps it until a new version is
+healthy behind the proxy, then stops it.
+
+Run with its own fleet: `KAMAL_NB_TEST_FLEET=5 .venv/bin/pytest tests/fleet/test_never_stop_serving.py -q`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kamal_nb.fleet import HostEvent, Started
+from kamal_nb.ops.lock import read_status
+from kamal_nb.ops.plan import Plan
+from kamal_nb.ops.session import Session
+from kamal_nb.ops.steps import OperationInterrupted
+from kamal_nb.testing.fleet import Fleet, FleetInfo
+from kamal_nb.testing.images import build_app
+from tests.fleet.helpers import perform, run, running, version_of
+from tests.fleet.project import write_project
+
+pytestmark = [pytest.mark.fleet, pytest.mark.slow]
+
+
+class Requests(threading.Thread):
+    """GET /version through a host's kamal-proxy in a loop, counting what failed."""
+
+    def __init__(self, ip: str) -> None:
+        super().__init__(daemon=True)
+        self.ip, self.done, self.ok = ip, threading.Event(), 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                version_of(self.ip)
+                self.ok += 1
+            except Exception as error:
+                self.failures.append(repr(error))
+            time.sleep(0.02)
+
+    def __enter__(self) -> Requests:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def project(fleet_control: Fleet, fleet: FleetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fleet_control.reset_hosts()
+    root = write_project(tmp_path_factory.mktemp("serving"), fleet)
+    session = Session(root=root)
+    try:
+        setup = run(session, ("setup",), {"skip_push": True}, version="v1")
+        assert setup.ok, str(setup)
+    finally:
+        session.close()
+    build_app(fleet, "v9", healthy=False)
+    return root
+
+
+def web(fleet: FleetInfo) -> list[str]:
+    return [name for name in running(fleet, 0) if name.startswith("demo-web-")]
+
+
+def interrupted_redeploy(session: Session, fleet: FleetInfo, version: str) -> None:
+    """A redeploy of the running version, interrupted as it asks kamal-proxy to switch (on h1)."""
+    h1 = fleet.host_ips[0]
+    fired = threading.Event()
+
+    def interrupt(event: HostEvent) -> None:
+        switching = isinstance(event, Started) and event.host == h1 and "kamal-proxy deploy" in event.display
+        if switching and not fired.is_set():
+            fired.set()
+            raise KeyboardInterrupt
+
+    unsubscribe = session.events.subscribe(interrupt)
+    try:
+        with pytest.raises(OperationInterrupted):
+            run(session, ("redeploy",), {"skip_push": True}, version=version)
+    finally:
+        unsubscribe()
+
+
+def test_the_serving_container_outlives_a_version_that_never_becomes_healthy(
+    session: Session, fleet: FleetInfo
+) -> None:
+    h1 = fleet.host_ips[0]
+    interrupted_redeploy(session, fleet, "v1")
+    names = web(fleet)
+    assert "demo-web-v1" in names and any(n.startswith("demo-web-v1_replaced_") for n in names), names
+    assert version_of(h1) == "v1"
+
+    plan = perform(session, ("deploy",), {"skip_push": True}, yes=False, version="v9")
+    assert isinstance(plan, Plan)
+    assert "kamal-proxy routes to" in str(plan)
+
+    with Requests(h1) as requests:
+        deploy = run(session, ("deploy",), {"skip_push": True}, version="v9")
+    assert not deploy.ok
+    assert "target failed to become healthy" in (deploy.hosts[h1].failure or "")
+    assert requests.failures == [] and requests.ok > 10, requests.failures[:3]
+    assert any(n.startswith("demo-web-v1_replaced_") for n in web(fleet))
+    assert any("kamal-proxy routes to it" in m for m in deploy.messages), deploy.messages
+    assert version_of(h1) == "v1"
+    assert read_status(session.context()) is None
+
+
+def test_stale_containers_stop_keeps_the_serving_one(session: Session, fleet: FleetInfo) -> None:
+    h1 = fleet.host_ips[0]
+    replaced = [n for n in web(fleet) if "_replaced_" in n]
+    assert replaced, web(fleet)
+    with Requests(h1) as requests:
+        stale = run(session, ("app", "stale_containers"), {"stop": True}, version="v1")
+    assert stale.ok, str(stale)
+    assert requests.failures == [], requests.failures[:3]
+    assert replaced[0] in web(fleet)
+    assert any("kamal-proxy routes to it" in m for m in stale.messages), stale.messages
+    assert version_of(h1) == "v1"
+
+
+def test_a_healthy_version_takes_over_and_the_kept_one_is_stopped(session: Session, fleet: FleetInfo) -> None:
+    h1 = fleet.host_ips[0]
+    with Requests(h1) as requests:
+        deploy = run(session, ("deploy",), {"skip_push": True}, version="v2")
+    assert deploy.ok, str(deploy)
+    assert requests.failures == [], requests.failures[:3]
+    assert web(fleet) == ["demo-web-v2"]
+    assert version_of(h1) == "v2"
