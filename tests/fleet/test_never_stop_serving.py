@@ -1,4 +1,5 @@
-"""The container kamal-proxy routes to is never stopped before another one is healthy behind it.
+"""The container kamal-proxy routes to is never stopped before another one is healthy behind it; a
+half-made deploy lock is shown as broken, with the way out.
 
 After an interrupted same-version redeploy a host runs `demo-web-v1_replaced_<hex>` (serving) and a
 new `demo-web-v1` (not serving). Kamal 2.11's next deploy stops the serving one as stale, and when the
@@ -10,6 +11,8 @@ Run with its own fleet: `KAMAL_NB_TEST_FLEET=5 .venv/bin/pytest tests/fleet/test
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops.lock import read_status
+from kamal_nb.ops.lock import LockError, LockStatus, read_status
 from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.session import Session
 from kamal_nb.ops.steps import OperationInterrupted
@@ -137,3 +140,43 @@ def test_a_healthy_version_takes_over_and_the_kept_one_is_stopped(session: Sessi
     assert requests.failures == [], requests.failures[:3]
     assert web(fleet) == ["demo-web-v2"]
     assert version_of(h1) == "v2"
+
+
+# -- a half-made lock: the directory made, its details file not (a full disk, a cut connection) ----
+
+HALF_MADE = {"empty": b"", "missing": None, "unreadable": b"%%% not base64 %%%\n"}
+
+
+@pytest.mark.parametrize("details", sorted(HALF_MADE))
+def test_a_half_made_lock_is_shown_as_broken_and_a_deploy_refuses_with_the_way_out(
+    session: Session, fleet: FleetInfo, details: str
+) -> None:
+    lock = Path(fleet.base) / "nodes" / "h1" / "root" / ".kamal" / "lock-demo"
+    lock.mkdir()
+    content = HALF_MADE[details]
+    if content is not None:
+        (lock / "details").write_bytes(content)
+    two_hours_ago = time.time() - 7260
+    os.utime(lock, (two_hours_ago, two_hours_ago))
+    try:
+        status = run(session, ("lock", "status"))
+        assert status.ok, str(status)
+        said = "\n".join(status.messages)
+        assert "Broken deploy lock: .kamal/lock-demo exists" in said, said
+        assert "made 2h 1m ago" in said and "`kamal lock release`" in said, said
+        assert isinstance(status.data, LockStatus) and status.data.broken
+
+        with pytest.raises(LockError) as refused:
+            perform(session, ("deploy",), {"skip_push": True}, version="v2")
+        message = str(refused.value)
+        assert message.startswith("Deploy lock found.") and "Broken deploy lock" in message, message
+        assert "`kamal lock release`" in message and "made 2h 1m ago" in message, message
+        assert web(fleet) == ["demo-web-v2"], "nothing ran on a host"
+
+        released = run(session, ("lock", "release"))
+        assert released.ok and released.messages[-1].startswith("Released the"), released.messages
+        assert not lock.exists()
+        assert read_status(session.context()) is None
+    finally:
+        if lock.exists():
+            shutil.rmtree(lock)
