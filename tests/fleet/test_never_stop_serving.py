@@ -171,6 +171,8 @@ def test_a_half_made_lock_is_shown_as_broken_and_a_deploy_refuses_with_the_way_o
         message = str(refused.value)
         assert message.startswith("Deploy lock found.") and "Broken deploy lock" in message, message
         assert "`kamal lock release`" in message and "made 2h 1m ago" in message, message
+        with pytest.raises(LockError, match="Broken deploy lock"):  # nobody will release it: no wait
+            perform(session, ("redeploy",), {"skip_push": True}, version="v2", lock_wait=True, lock_wait_timeout=60)
         assert web(fleet) == ["demo-web-v2"], "nothing ran on a host"
 
         released = run(session, ("lock", "release"))
