@@ -52,9 +52,21 @@ class LockStatus:
         """Whether decoded details are a lock's (Kamal always writes `Locked by: ...` first)."""
         return any(line.startswith("Locked by: ") for line in text.split("\n"))
 
+    @property
+    def being_taken(self) -> bool:
+        """A broken lock younger than `TAKING_SECONDS`: most likely an acquire between its `mkdir`
+        and the write of its details (another deploy starting), not a half-made lock."""
+        return self.broken and self.age_seconds is not None and self.age_seconds < TAKING_SECONDS
+
     @classmethod
     def broken_lock(cls, lock_dir: str, age_seconds: int | None) -> LockStatus:
         age = f"made {_format_seconds(age_seconds)} ago" if age_seconds is not None else "of unknown age"
+        if age_seconds is not None and age_seconds < TAKING_SECONDS:
+            text = (
+                f"Deploy lock being taken: {lock_dir} was {age} and its details file is not written yet "
+                "(another deploy is probably starting); if it stays so, it is a broken lock: `kamal lock status`"
+            )
+            return cls(text, "", "", "", "", broken=True, age_seconds=age_seconds)
         text = (
             f"Broken deploy lock: {lock_dir} exists but its details file is missing, empty or unreadable "
             f"({age}; a lock acquire cut short, e.g. by a full disk). Nobody holds it: if no deploy is running, "
@@ -77,6 +89,9 @@ class LockStatus:
                 fields["message"] = "\n".join([line.removeprefix("Message: "), *lines[index + 1 :]])
                 break
         return cls(text.strip("\n"), fields["holder"], fields["locked_at"], fields["version"], fields["message"])
+
+
+TAKING_SECONDS = 30  # an acquire's mkdir and details write come in one command: far less apart
 
 
 def _format_seconds(seconds: int) -> str:
@@ -209,14 +224,16 @@ def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
     while not try_acquire(ctx, AUTOMATIC_MESSAGE):
         if not checked_holder:
             holder = read_status(ctx)
-            if holder is not None and holder.broken:  # nobody will release it: do not wait for it
-                raise LockError("Deploy lock found. Run 'kamal lock help' for more information", holder)
+            if holder is not None and holder.broken:
+                if not holder.being_taken:  # a half-made lock: nobody will release it
+                    raise LockError("Deploy lock found. Run 'kamal lock help' for more information", holder)
             # a lock somebody took by hand is not going away by itself: do not wait for it
-            if holder is not None and AUTOMATIC_MESSAGE not in holder.text:
+            elif holder is not None and AUTOMATIC_MESSAGE not in holder.text:
                 raise LockError(
                     "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information", holder
                 )
-            checked_holder = True
+            # a lock being taken is looked at again on the next try, once its details are written
+            checked_holder = holder is None or not holder.broken
         if time.monotonic() + options.lock_wait_interval > deadline:
             raise LockError("Timed out waiting for deploy lock", read_status(ctx))
         time.sleep(options.lock_wait_interval)
