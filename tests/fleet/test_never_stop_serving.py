@@ -27,7 +27,7 @@ from kamal_nb.ops.steps import OperationInterrupted
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.images import build_app
 from tests.fleet.helpers import perform, run, running, version_of
-from tests.fleet.project import write_project
+from tests.fleet.project import real_kamal, write_project
 
 pytestmark = [pytest.mark.fleet, pytest.mark.slow]
 
@@ -182,3 +182,25 @@ def test_a_half_made_lock_is_shown_as_broken_and_a_deploy_refuses_with_the_way_o
     finally:
         if lock.exists():
             shutil.rmtree(lock)
+
+
+def test_the_real_kamal_stops_the_serving_container_in_the_same_case(
+    session: Session, project: Path, fleet: FleetInfo
+) -> None:
+    """The case is real: Kamal 2.11's deploy stops the container kamal-proxy routes to as stale, and
+    the host serves nothing while (and after) the new version fails its health check."""
+    h1 = fleet.host_ips[0]
+    interrupted_redeploy(session, fleet, "v2")
+    assert any(n.startswith("demo-web-v2_replaced_") for n in web(fleet)) and version_of(h1) == "v2"
+    try:
+        with Requests(h1) as requests:
+            kamal = real_kamal(project, "deploy", "--skip-push", "--version", "v9")
+        assert kamal.returncode != 0
+        assert "Stopping stale container for role web with version v2_replaced_" in kamal.stdout + kamal.stderr
+        assert len(requests.failures) > 0, requests.ok
+        assert not any("_replaced_" in n for n in web(fleet))
+    finally:
+        real_kamal(project, "lock", "release")
+        recovered = run(session, ("redeploy",), {"skip_push": True}, version="v2")
+    assert recovered.ok, str(recovered)
+    assert version_of(h1) == "v2"
