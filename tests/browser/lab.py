@@ -143,6 +143,7 @@ def jupyterlab(root: Path, notebooks: Path, sandbox_dir: Path) -> Iterator[str]:
             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             # a kernel's shutdown is bounded too (a cell that does not end on SIGINT is killed)
             "--KernelManager.shutdown_wait_time=5",
+            "--ServerApp.disable_check_xsrf=True",  # the test shuts kernels down through the API (loopback only)
         ],
         env=env,
         stdout=log,
@@ -162,8 +163,7 @@ def jupyterlab(root: Path, notebooks: Path, sandbox_dir: Path) -> Iterator[str]:
         yield url
     finally:
         try:  # the kernels first, through the server (each shutdown bounded by shutdown_wait_time)
-            for kernel in _api(f"{url}/api/kernels"):
-                _api(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
+            shutdown_kernels(url)
         except OSError:
             pass
         server.terminate()
@@ -196,7 +196,7 @@ def chromium_page() -> Iterator[Any]:
 
 def open_notebook(page: Any, url: str, name: str) -> None:
     """Open a notebook and wait (bounded) until its kernel is idle."""
-    page.goto(f"{url}/lab/tree/{name}")
+    page.goto(f"{url}/lab/tree/{name}?reset")  # this notebook alone (no tab restored, no other kernel)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     page.wait_for_function(
         f"() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -234,3 +234,9 @@ def error_outputs(page: Any) -> list[str]:
         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", has_text="Traceback"
     )
     return [errors.nth(i).inner_text()[:2000] for i in range(errors.count())]
+
+
+def shutdown_kernels(url: str) -> None:
+    """Shut down every kernel of the server (each bounded by its shutdown_wait_time)."""
+    for kernel in _api(f"{url}/api/kernels"):
+        _api(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
