@@ -162,10 +162,8 @@ def jupyterlab(root: Path, notebooks: Path, sandbox_dir: Path) -> Iterator[str]:
                 time.sleep(0.3)
         yield url
     finally:
-        try:  # the kernels first, through the server (each shutdown bounded by shutdown_wait_time)
+        with suppress(OSError):  # the kernels first, through the server (each bounded by shutdown_wait_time)
             shutdown_kernels(url)
-        except OSError:
-            pass
         server.terminate()
         try:
             server.wait(timeout=20)
