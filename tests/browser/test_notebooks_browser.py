@@ -45,6 +45,12 @@ NOTEBOOKS: list[tuple[str, dict[str, object], str]] = [
     ("fleet-inspection", {}, "3 of 3 hosts answered"),
 ]
 
+# the README's two pictures (docs/images/, copied from these by hand): a deploy result, the state tables
+README_SHOTS = {
+    "deploy-runbook": ("deployed = %kamal deploy", "readme-deploy.png"),
+    "fleet-inspection": ("s = %kamal state", "readme-state.png"),
+}
+
 
 @dataclass
 class Lab:
@@ -103,5 +109,11 @@ def test_the_five_deploy_notebooks_run_in_jupyterlab(lab: Lab) -> None:
             assert leaked == [], f"{name}: secret number {leaked} is on the page"
             shots = _screenshot_sections(page, name)
             assert len(shots) >= 5 and all(p.stat().st_size > 10_000 for p in shots), name
+            if name in README_SHOTS:
+                source, file = README_SHOTS[name]
+                cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=source).first
+                page.set_viewport_size({"width": 1900, "height": 1000})  # the wide tables whole
+                cell.screenshot(path=str(SHOTS / file))
+                page.set_viewport_size({"width": 1400, "height": 1000})
             shutdown_kernels(lab.url)  # the next notebook gets the CPU (the machine has two cores)
     print("seconds per notebook (open, Run All, every cell done):", took)
