@@ -1,8 +1,9 @@
 """The incident views of issue 19 in a real JupyterLab and Chromium, on a sandbox fleet:
 ``%kamal app logs -f`` and ``%kamal server exec --stream`` (the follow view: a pane per host, a grep
 filter, a Stop button) and ``%kamal watch`` (the state table refreshed in place, a version change
-shown while it watches). The Stop buttons are clicked in the page while their cells run and end them;
-no streamed process is left running. Screenshots go to artifacts/.
+shown while it watches). The Stop buttons are clicked in the page while their cells run and end them,
+and so does Ctrl-C (the kernel interrupted from the page); no streamed process is left running.
+Screenshots go to artifacts/.
 
 Every wait is bounded: the page waits have timeouts, and each live cell has its own time limit
 (``--for``) so that a Stop that is not answered fails the test instead of hanging it.
@@ -48,6 +49,8 @@ CELLS = [
     "print('follow', followed.stopped_by, len(followed.df), sorted(set(followed.streams.values())))",
     f"watched = %kamal watch --every 1 --for {LIMIT}",
     "print('watch', watched.stopped_by, watched.ticks, len(watched.history))",
+    f'interrupted = %kamal server exec --stream --for {LIMIT} "{STREAMED.replace(MARKER, MARKER + "-again")}"',
+    "print('again', interrupted.stopped_by, sorted(set(interrupted.streams.values())))",
 ]
 
 
@@ -127,11 +130,23 @@ def test_follow_and_watch_live_with_their_stop_buttons(lab: Lab) -> None:
         expect(watch).to_contain_text("tick 2", timeout=30_000)
         deploy(lab.project, lab.sandbox, "v2")
         expect(watch.locator("table")).to_contain_text("v2", timeout=30_000)
+        expect(watch).to_contain_text(f"{HOSTS[0]} web: version v1 → v2")  # the change, listed under the table
         watch.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "browser-watch.png"))
         watch.get_by_role("button", name="Stop").click()
         expect(cells.nth(6).locator(".jp-OutputArea-output")).to_contain_text("watch stop button", timeout=30_000)
         expect(watch).to_contain_text("stopped (stop button)")
+
+        # Ctrl-C (the kernel interrupted, from the page's menu command) ends a follow as cleanly
+        again = cells.nth(7)
+        expect(again.locator(".widget-tab .widget-html").first).to_contain_text(f"{MARKER}-again-3", timeout=30_000)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:interrupt-kernel'); }")
+        said = cells.nth(8).locator(".jp-OutputArea-output")
+        expect(said).to_contain_text("again interrupted ['stopped (interrupted)']", timeout=30_000)
+        deadline = time.monotonic() + 10
+        while processes_with(MARKER) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_with(MARKER) == [], "a streamed process was left running after the interrupt"
 
         assert error_outputs(page) == []
         assert DEMO_SECRET not in page.locator(".jp-Notebook").inner_text()
