@@ -238,3 +238,20 @@ def shutdown_kernels(url: str) -> None:
     """Shut down every kernel of the server (each bounded by its shutdown_wait_time)."""
     for kernel in _api(f"{url}/api/kernels"):
         _api(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
+
+
+def deploy(project: Path, sandbox_dir: Path, version: str = "v1") -> None:
+    """`kamal deploy -P --version VERSION` on the sandbox fleet, from the test (not the page)."""
+    from kamal_nb import cli_tree
+    from kamal_nb.ops import catalog
+    from kamal_nb.ops.session import Session
+    from kamal_nb.sandbox.backend import sandbox_backend
+
+    session = Session(root=project, backend=sandbox_backend(sandbox_dir))
+    try:
+        invocation = cli_tree.parse(["deploy", "-P", "--version", version])
+        ctx = session.context(invocation.options({"config_file": "config/deploy.yml", "destination": None}))
+        result = catalog.perform(ctx, invocation.path, dict(invocation.args), yes=True)
+        assert getattr(result, "ok", False), str(result)
+    finally:
+        session.close()

@@ -24,6 +24,7 @@ from tests.browser.lab import (
     ARTIFACTS,
     HOSTS,
     chromium_page,
+    deploy,
     error_outputs,
     jupyterlab,
     open_notebook,
@@ -31,7 +32,6 @@ from tests.browser.lab import (
     require_browser,
     run_all,
 )
-from tests.browser.test_quickstart_browser import deploy
 
 pytestmark = pytest.mark.browser
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from kamal_nb.sandbox.backend import sandbox_backend
 from kamal_nb.sandbox.fleet import DEMO_SECRET, REGISTRY_PASSWORD, create_sandbox
 from kamal_nb.testing import demo
 from tests.browser.lab import (
     ARTIFACTS,
     HOSTS,
     chromium_page,
+    deploy,
     error_outputs,
     jupyterlab,
     open_notebook,
@@ -31,21 +30,6 @@ from tests.browser.lab import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-def deploy(project: Path, sandbox_dir: Path, version: str = "v1") -> None:
-    from kamal_nb import cli_tree
-    from kamal_nb.ops import catalog
-    from kamal_nb.ops.session import Session
-
-    session = Session(root=project, backend=sandbox_backend(sandbox_dir))
-    try:
-        invocation = cli_tree.parse(["deploy", "-P", "--version", version])
-        ctx = session.context(invocation.options({"config_file": "config/deploy.yml", "destination": None}))
-        result = catalog.perform(ctx, invocation.path, dict(invocation.args), yes=True)
-        assert getattr(result, "ok", False), str(result)
-    finally:
-        session.close()
 
 
 @pytest.fixture(scope="module")
