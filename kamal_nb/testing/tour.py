@@ -89,7 +89,9 @@ def run_notebooks(
         started = time.monotonic()
         failure: str | None = None
         try:
-            nb = demo.execute(demo.NOTEBOOKS / f"{name}.ipynb", {**parameters, **own})
+            # the kernels' own warnings (ipykernel's about TCP on loopback) go to a log, not the terminal
+            kernels = out / "kernels.log"
+            nb = demo.execute(demo.NOTEBOOKS / f"{name}.ipynb", {**parameters, **own}, kernel_log=kernels)
         except CellExecutionError as error:
             nb = error.notebook  # type: ignore[attr-defined]  # its outputs up to the failing cell
             failure = str(error).strip().splitlines()[-1][:200]
