@@ -3,9 +3,9 @@
 - As root with Docker (the real test fleet can run): a fresh 3-host fleet, the Kamal tutorial's images
   built (or found) in its registry (``images.tutorial``: the first time, a Debian root filesystem is
   built with debootstrap and cached), then four notebooks on the tutorial's system (the app on MySQL
-  and Redis accessories): ``quickstart`` shows it, ``deploy-runbook`` boots the accessories and deploys
-  ``v2`` through kamal-proxy, ``secrets-rotation`` rotates the real MySQL root password,
-  ``backup-restore`` dumps the database and restores it into a fresh accessory. The fleet is torn down
+  and Redis accessories): ``deploy-runbook`` boots the accessories and deploys ``v2`` through
+  kamal-proxy, ``secrets-rotation`` rotates the real MySQL root password, ``backup-restore`` dumps the
+  database and restores it into a fresh accessory, ``quickstart`` shows the result. The fleet is torn down
   at the end (``KEEP_FLEET=1`` keeps it).
 - When the images cannot be built: one line saying why, and the busybox demo (``quickstart``,
   ``deploy-runbook``) on the same fleet.
@@ -34,11 +34,12 @@ from kamal_nb.testing.fleet import Fleet, FleetError, FleetInfo, missing_require
 HOSTS = 3
 Tour = tuple[tuple[str, Mapping[str, object]], ...]
 # notebook -> its parameters beside backend, fleet, project, system and confirm
+# the quickstart last: it shows the system as the runbooks left it (both roles on v2, the accessories)
 TUTORIAL_TOUR: Tour = (
-    ("quickstart", {}),
     ("deploy-runbook", {"version": "v2"}),
     ("secrets-rotation", {"secret_name": "MYSQL_ROOT_PASSWORD", "database_accessory": "db"}),
     ("backup-restore", {}),
+    ("quickstart", {}),
 )
 BUSYBOX_TOUR: Tour = (("quickstart", {}), ("deploy-runbook", {"version": "v2"}))
 TUTORIAL_DID = "set up, v2 deployed through kamal-proxy, the MySQL password rotated, the database dumped and restored"

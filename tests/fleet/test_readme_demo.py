@@ -66,6 +66,8 @@ def test_the_readme_demo_command_runs_as_written(tmp_path: Path) -> None:
         rotation = text_outputs(out / "secrets-rotation.ipynb")
         assert "MySQL accepts the new MYSQL_ROOT_PASSWORD and refuses the old one" in rotation
         assert "as before the dump" in text_outputs(out / "backup-restore.ipynb")
+        shown = text_outputs(out / "quickstart.ipynb")  # the system as the runbooks left it
+        assert "Fleet state of tutorial: 3 hosts, 3 reachable" in shown and "nothing deployed yet" not in shown
         assert "deployed v2: every host runs it and every web host serves it" in text_outputs(
             out / "deploy-runbook.ipynb"
         )
