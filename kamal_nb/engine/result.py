@@ -4,6 +4,7 @@ in a live notebook, a saved one, on GitHub and in a terminal (a text status colu
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,27 @@ if TYPE_CHECKING:
 
 class OperationFailed(HostFailures):
     """An operation failed on some hosts; `.result` is the whole GroupResult."""
+
+
+def failed_hosts_lines(hosts: GroupResult, *, shown: int = 2) -> list[str]:
+    """Why hosts failed, in at most `shown` lines: hosts that failed the same way share one line
+    (`10.0.0.1, 10.0.0.2: connection refused`), the rest are counted, not listed (the table has them)."""
+    by_reason: dict[str, list[str]] = {}
+    for host, result in hosts.failed.items():
+        reason = (result.failure or "failed").replace(host, "<host>")
+        by_reason.setdefault(reason, []).append(host)
+    lines = []
+    for reason, names in list(by_reason.items())[:shown]:
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        if len(names) == 1:
+            reason = reason.replace("<host>", names[0])
+        else:  # `root@<host>: ` said once by the list of hosts; elsewhere the name stands as {host}
+            reason = re.sub(r"^\S*<host>\S*:\s*", "", reason).replace("<host>", "{host}")
+        lines.append(f"  {listed}: {reason}")
+    left = sum(len(names) for names in list(by_reason.values())[shown:])
+    if left:
+        lines[-1] += f" (and {left} more host{'s' if left > 1 else ''} failing otherwise: see the table)"
+    return lines
 
 
 @dataclass(frozen=True)
@@ -136,8 +158,7 @@ class OperationResult:
         failed = len(self.hosts.failed)
         status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
         lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
-        for host, result in self.hosts.failed.items():
-            lines.append(f"  {host}: {result.failure}")
+        lines += failed_hosts_lines(self.hosts)
         return "\n".join(lines)
 
     def _repr_mimebundle_(

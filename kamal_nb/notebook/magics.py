@@ -382,16 +382,17 @@ class KamalMagics(Magics):
 
         try:
             return call()
-        except Exception as error:
+        except (Exception, KeyboardInterrupt) as error:
             failure = catalog.failure_of(error, invocation.name)
             if failure is None:
                 raise
+        # the error stays as __cause__ (its traceback with it); IPython shows _render_traceback_ only
         if failure.kind in ("unknown", "selection"):
-            raise UsageError(f"kamal {invocation.name}: {failure.message}") from None
+            raise UsageError(f"kamal {invocation.name}: {failure.message}") from failure.error
         if failure.result is not None:
             self._display(failure.result)
-            raise KamalOperationFailed(failure.result) from None
-        raise KamalError(f"kamal {invocation.name}: {failure.message}") from None
+            raise KamalOperationFailed(failure.result) from failure.error
+        raise KamalError(f"kamal {invocation.name}: {failure.message}") from failure.error
 
     def _local(self, invocation: cli_tree.Invocation, ctx: Context) -> Any:
         """Commands that need no operation: ``config`` (the YAML) and ``version``."""
