@@ -135,6 +135,9 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
         err.write(f"{name}: nothing was run; add --yes to run it\n")
         return 1
     if isinstance(result, OperationResult) and not result.ok:
+        from kamal_nb.engine.result import failed_hosts_message
+
+        err.write(f"{name}: {failed_hosts_message(result.hosts)}\n")  # the error, short, after the report
         return 1
     return 0
 

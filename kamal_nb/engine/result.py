@@ -19,6 +19,11 @@ class OperationFailed(HostFailures):
     """An operation failed on some hosts; `.result` is the whole GroupResult."""
 
 
+def failed_hosts_message(hosts: GroupResult) -> str:
+    """A failure on hosts as an error says it: `failed on 2 of 3 hosts` and at most two lines why."""
+    return "\n".join([f"failed on {len(hosts.failed)} of {len(hosts)} hosts", *failed_hosts_lines(hosts)])
+
+
 def failed_hosts_lines(hosts: GroupResult, *, shown: int = 2) -> list[str]:
     """Why hosts failed, in at most `shown` lines: hosts that failed the same way share one line
     (`10.0.0.1, 10.0.0.2: connection refused`), the rest are counted, not listed (the table has them)."""
@@ -158,7 +163,8 @@ class OperationResult:
         failed = len(self.hosts.failed)
         status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
         lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
-        lines += failed_hosts_lines(self.hosts)
+        for host, result in self.hosts.failed.items():  # every host: the result is the whole report
+            lines.append(f"  {host}: {result.failure}")
         return "\n".join(lines)
 
     def _repr_mimebundle_(

@@ -249,11 +249,11 @@ def failure_of(error: BaseException, operation: str) -> Failure | None:
     if isinstance(error, ConfigError):
         return Failure("config", short(redact(str(error))), error)
     if isinstance(error, HostFailures):
-        from kamal_nb.engine.result import failed_hosts_lines
+        from kamal_nb.engine.result import failed_hosts_message
 
-        hosts = error.result
-        lines = [f"failed on {len(hosts.failed)} of {len(hosts)} hosts", *failed_hosts_lines(hosts)]
-        return Failure("hosts", redact("\n".join(lines)), error, OperationResult(operation, hosts))
+        return Failure(
+            "hosts", redact(failed_hosts_message(error.result)), error, OperationResult(operation, error.result)
+        )
     return None
 
 
