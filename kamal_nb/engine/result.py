@@ -3,7 +3,6 @@ in a live notebook, a saved one, on GitHub and in a terminal (a text status colu
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +51,8 @@ class OperationResult:
     duration: float = 0.0
     data: Any = None  # what the operation found out, parsed (a lock status, versions...)
     messages: tuple[str, ...] = field(default=())  # what Kamal would print besides host output
+    # the operation changed hosts: its host output is a log (shown collapsed), not the answer
+    changes: bool = False
 
     @property
     def ok(self) -> bool:
@@ -170,12 +171,7 @@ class OperationResult:
     def _repr_mimebundle_(
         self, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None
     ) -> dict[str, Any]:
-        parts = [f"<p>{html.escape(m)}</p>" for m in self.messages]
-        for host in self.hosts:
-            output = self.output(host).rstrip("\n")
-            if output:
-                parts.append(
-                    f"<details><summary>{html.escape(host)}</summary><pre>{html.escape(output)}</pre></details>"
-                )
-        parts.append(self.df.to_html(index=False, na_rep=""))
-        return {"text/plain": str(self), "text/html": "\n".join(parts)}
+        """The verdict first, then the lock or Kamal's lines, the host table, each host's output."""
+        from kamal_nb.engine import result_view
+
+        return {"text/plain": result_view.text(self), "text/html": result_view.to_html(self)}

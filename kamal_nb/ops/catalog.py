@@ -178,8 +178,10 @@ def perform(
     arguments = dict(args or {})
     changes_hosts = operation.changes_hosts(arguments)
     if changes_hosts and not yes:
+        from kamal_nb.engine.plan import CONFIRM
+
         plan = operation.planned(ctx, arguments)
-        return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
+        return dataclasses.replace(plan, notes=(*plan.notes, CONFIRM), version=_version(ctx))
     if not operation.local:
         ctx.before_connect = Once(lambda: pre_connect(ctx, path))
     if not changes_hosts:
@@ -193,6 +195,8 @@ def perform(
         record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, error=error)
         raise
     record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, result=result)
+    if isinstance(result, OperationResult) and not result.changes:
+        result = dataclasses.replace(result, changes=True)  # its host output is a log, not the answer
     return result
 
 
@@ -281,6 +285,14 @@ def attempt(
         if failure is None:
             raise
         return Outcome(failure=failure)
+
+
+def _version(ctx: Context) -> str | None:
+    """The version the command works with, for the summary of what it would do (None if unknown)."""
+    try:
+        return str(ctx.version)
+    except Exception:  # no git, no --version: the summary simply does not say
+        return None
 
 
 def pre_connect(ctx: Context, path: tuple[str, ...]) -> None:
