@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,7 +95,7 @@ def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
     assert '"<lock details: Locked by: ' in text and "Message: Automatic deploy lock>" in text
     assert "TG9ja2VkIGJ5" in pending.plan.wire(), "the exact payload stays available"
 
-    result, _, text, page = shown(shell, "deploy -P --version v1 --yes")
+    _, _, text, page = shown(shell, "deploy -P --version v1 --yes")
     summary_first(text, page, r"kamal deploy: v1 booted on 2 of 2 hosts \(")
     assert "Login Succeeded" not in text, "a deploy's output is a log: collapsed, not in the text"
     assert "<details><summary>10.200.0.11: " in page and "<details open>" not in page
