@@ -18,6 +18,12 @@ class OperationFailed(HostFailures):
     """An operation failed on some hosts; `.result` is the whole GroupResult."""
 
 
+def _brief(command: str, width: int = 60) -> str:
+    """A command on one short line (a table cell)."""
+    line = " ".join(command.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def failed_hosts_message(hosts: GroupResult) -> str:
     """A failure on hosts as an error says it: `failed on 2 of 3 hosts` and at most two lines why."""
     return "\n".join([f"failed on {len(hosts.failed)} of {len(hosts)} hosts", *failed_hosts_lines(hosts)])
@@ -127,6 +133,44 @@ class OperationResult:
                 "duration_s": "float64",
                 "exit_code": "int64",
                 "status": "string",
+            }
+        )
+
+    @property
+    def timeline_by_host(self) -> pd.DataFrame:
+        """The timeline in one row a host: steps run, when the first began, seconds from its start to
+        the end of its last, its slowest step and the step that failed (blank when none)."""
+        import pandas as pd
+
+        rows = []
+        for host, result in self.hosts.items():
+            commands = result.commands
+            starts = [c.started_at for c in commands if c.started_at]
+            ends = [c.started_at + c.duration for c in commands if c.started_at]
+            slowest = max(commands, key=lambda c: c.duration, default=None)
+            failed = next((c for c in commands if not c.ok), None)
+            rows.append(
+                {
+                    "host": host,
+                    "status": "ok" if result.ok else "FAILED",
+                    "steps": len(commands),
+                    "start": pd.Timestamp(min(starts), unit="s", tz="UTC") if starts else pd.NaT,
+                    "seconds": round(max(ends) - min(starts), 3) if starts else round(result.duration, 3),
+                    "slowest": f"{_brief(slowest.command)} ({slowest.duration:.2f}s)" if slowest else "",
+                    "failed": _brief(failed.command) if failed else (result.error or ""),
+                }
+            )
+        columns = ["host", "status", "steps", "start", "seconds", "slowest", "failed"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["start"] = pd.to_datetime(frame["start"], utc=True).astype("datetime64[ns, UTC]")
+        return frame.astype(
+            {
+                "host": "string",
+                "status": "string",
+                "steps": "int64",
+                "seconds": "float64",
+                "slowest": "string",
+                "failed": "string",
             }
         )
 
