@@ -14,8 +14,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from kamal_nb.notebook.errors import KamalOperationFailed
 from kamal_nb.notebook.magics import PendingOperation
-from kamal_nb.sandbox.fleet import create_sandbox
+from kamal_nb.sandbox.fleet import create_sandbox, set_host_down
 
 Shell = Any  # IPython's InteractiveShell: its methods are untyped
 HOSTS = ("10.200.0.11", "10.200.0.12")
@@ -35,6 +36,7 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
     else:
         ip.run_line_magic("load_ext", "kamal_nb")
     ip.run_line_magic("config", "KamalMagics.widgets = 'off'")
+    ip.user_ns["_sandbox_root"] = info.root
     yield ip
     ip.run_line_magic("unload_ext", "kamal_nb")
     ip.config.pop("KamalMagics", None)
@@ -137,3 +139,20 @@ def test_rollback_to_nowhere_then_rollback_and_state(shell: Shell) -> None:
     _, _, text, page = shown(shell, "state")
     summary_first(text, page, r"Fleet state of demo: 2 hosts, 2 reachable")
     assert "web: v1" in text, text
+
+
+def test_a_deploy_with_a_host_down_from_the_start_says_nothing_booted(shell: Shell) -> None:
+    root = shell.user_ns["_sandbox_root"]
+    set_host_down(root, HOSTS[1])
+    try:
+        with capture_output() as live, pytest.raises(KamalOperationFailed) as failed:
+            shell.run_line_magic("kamal", "deploy -P --version v2 --yes")
+    finally:
+        set_host_down(root, HOSTS[1], down=False)
+    result = failed.value.result
+    data, _ = shell.display_formatter.format(result)
+    summary_first(data["text/plain"], data["text/html"], rf"kamal deploy: FAILED: nothing booted, because {HOSTS[1]}: ")
+    assert "connection refused" in first_line(data["text/plain"])
+    displayed = [o.data["text/plain"] for o in live.outputs]
+    assert [t for t in displayed if t.startswith("kamal deploy: FAILED: nothing booted")], "shown before the raise"
+    assert str(failed.value).startswith("kamal deploy failed on 1 of 2 hosts")
