@@ -205,8 +205,13 @@ class OperationResult:
             output = self.output(host).rstrip("\n")
             if output:
                 lines += [f"Host: {host}", output, ""]
+        from kamal_nb.engine.result_view import boot_outcome
+
         failed = len(self.hosts.failed)
         status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
+        outcome = boot_outcome(self)  # a deploy or rollback: what booted (the terminal's last line)
+        if outcome:
+            status = outcome if not failed else f"{status}: {outcome.removeprefix('FAILED: ').split(', because')[0]}"
         lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
         for host, result in self.hosts.failed.items():  # every host: the result is the whole report
             lines.append(f"  {host}: {result.failure}")

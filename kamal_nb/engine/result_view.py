@@ -29,13 +29,15 @@ def verdict(result: OperationResult) -> str:
     failed = len(hosts.failed)
     count = f"{len(hosts)} host" + ("s" if len(hosts) != 1 else "")
     status = f"FAILED on {failed} of {count}" if failed else f"ok on {count}"
-    if result.operation in BOOTS:
-        status = _boot_verdict(result) or status
+    status = boot_outcome(result) or status
     return f"kamal {result.operation}: {status} ({result.duration:.2f}s)"
 
 
-def _boot_verdict(result: OperationResult) -> str | None:
-    """What a deploy, redeploy or rollback did: booted everywhere, on N of M, nothing (and why)."""
+def boot_outcome(result: OperationResult) -> str | None:
+    """What a deploy, redeploy or rollback did: booted everywhere, on N of M, nothing (and why);
+    None for other operations."""
+    if result.operation not in BOOTS:
+        return None
     hosts = result.hosts
     if result.ok and result.data is False and result.operation == "rollback":
         return "rolled back to a version that does not exist: nothing changed"

@@ -314,6 +314,7 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", CASES, indirect=True, ids=[c.kind for c in CASES])
 def test_a_failure_is_short_in_kamal_nb_and_in_a_notebook(
     world: World, ip: Shell, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch

@@ -18,6 +18,7 @@ from kamal_nb.notebook.errors import KamalOperationFailed
 from kamal_nb.notebook.magics import PendingOperation
 from kamal_nb.sandbox.fleet import create_sandbox, set_host_down
 
+pytestmark = pytest.mark.slow  # a sandbox deploy or two: seconds each
 Shell = Any  # IPython's InteractiveShell: its methods are untyped
 HOSTS = ("10.200.0.11", "10.200.0.12")
 
