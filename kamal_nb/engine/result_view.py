@@ -75,12 +75,12 @@ def findings(result: OperationResult) -> list[str]:
     """What the operation found out or said, after the verdict: the lock, Kamal's own lines."""
     lines: list[str] = []
     lock = lock_line(result.data)
-    if lock is not None:
-        lines.append(lock)
     for message in result.messages:
         if lock is not None and message.startswith("Locked by: "):
-            continue  # the lock's details file, said once above in one line
+            continue  # the lock's details file, said once below in one line
         lines += [line for line in message.splitlines() if line.strip()]
+    if lock is not None:
+        lines.append(lock)
     return lines
 
 
