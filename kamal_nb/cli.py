@@ -130,7 +130,7 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     if isinstance(result, LocalResult):
         out.write(result.text)  # byte for byte what Kamal prints
         return 0
-    out.write(f"{result}\n")
+    out.write(f"{result.wire() if isinstance(result, Plan) and invocation.wire else result}\n")
     if isinstance(result, Plan) and not invocation.plan:
         err.write(f"{name}: nothing was run; add --yes to run it\n")
         return 1

@@ -283,7 +283,8 @@ class KamalMagics(Magics):
                 return local
             raise UsageError(f"`kamal {invocation.name}` is not available in kamal_nb yet") from None
         if invocation.plan:
-            return self._guard(invocation, lambda: operation.planned(ctx, args))
+            plan = self._guard(invocation, lambda: operation.planned(ctx, args))
+            return TextResult(plan.wire()) if invocation.wire else plan
         if operation.local:
             # text from this machine (init, docs, secrets): no hosts to show live
             return self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=True))

@@ -157,3 +157,17 @@ def test_a_deploy_with_a_host_down_from_the_start_says_nothing_booted(shell: She
     displayed = [o.data["text/plain"] for o in live.outputs]
     assert [t for t in displayed if t.startswith("kamal deploy: FAILED: nothing booted")], "shown before the raise"
     assert str(failed.value).startswith("kamal deploy failed on 1 of 2 hosts")
+
+
+def test_plan_wire_is_the_exact_text_and_the_plan_reads_by_phase(shell: Shell) -> None:
+    import io
+
+    from kamal_nb import cli
+
+    plan = shell.run_line_magic("kamal", "plan deploy -P --version v4")
+    wire = shell.run_line_magic("kamal", "plan --wire deploy -P --version v4")
+    assert str(wire) == plan.wire() and "TG9ja2VkIGJ5" in str(wire) and "<lock details:" not in str(wire)
+    assert "== release the deploy lock ==" in str(plan) and "<lock details: Locked by: " in str(plan)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["plan", "--wire", "deploy", "-P", "--version", "v4"], out=out, err=err) == 0, err.getvalue()
+    assert "TG9ja2VkIGJ5" in out.getvalue() and "== " not in out.getvalue()
