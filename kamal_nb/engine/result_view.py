@@ -93,6 +93,9 @@ def _outputs(result: OperationResult) -> dict[str, list[str]]:
 def _rows(result: OperationResult, short: bool) -> tuple[list[str], list[list[str]]]:
     """The host table: host, status, the one-line answer (when every host's is one line), commands,
     duration, and why a host failed (only when one did)."""
+    boots = _boot_rows(result)
+    if boots is not None:
+        return boots
     outputs = _outputs(result)
     any_failed = bool(result.hosts.failed)
     header = [
@@ -113,6 +116,48 @@ def _rows(result: OperationResult, short: bool) -> tuple[list[str], list[list[st
             row.append(host_result.failure or "")
         rows.append(row)
     return header, rows
+
+
+_RUN = re.compile(r'^docker run .*--detach .*--env KAMAL_VERSION="([^"]+)".*--label role="([^"]+)"')
+_CURRENT = "sh -c 'docker ps --latest"
+_PROXY_DEPLOY = "docker exec kamal-proxy kamal-proxy deploy "
+
+
+def _boot_rows(result: OperationResult) -> tuple[list[str], list[list[str]]] | None:
+    """For a deploy, redeploy or rollback that booted somewhere: host by role, version before → after,
+    the new container, kamal-proxy's health check, status, duration (None otherwise)."""
+    if result.operation not in BOOTS:
+        return None
+    rows: list[list[str]] = []
+    for host, host_result in result.hosts.items():
+        commands = list(host_result.commands)
+        booted = False
+        for index, command in enumerate(commands):
+            run = _RUN.match(command.command)
+            if run is None:
+                continue
+            booted = True
+            version, role = run.groups()
+            before = next(
+                (
+                    c.stdout.strip().splitlines()[0]
+                    for c in commands[:index]
+                    if c.command.startswith(_CURRENT) and f"label=role={role} " in c.command and c.stdout.strip()
+                ),
+                "",
+            )
+            proxy = next((c for c in commands[index + 1 :] if c.command.startswith(_PROXY_DEPLOY)), None)
+            health = "" if proxy is None else ("healthy" if proxy.ok else "FAILED")
+            container = command.stdout.strip()[:12] if command.ok else ""
+            change = f"{before or '—'} → {version}" if command.ok else f"{before or '—'} (→ {version} FAILED)"
+            status = "ok" if host_result.ok else "FAILED"
+            rows.append([host, role, change, container, health, status, f"{host_result.duration:.2f}s"])
+        if not booted:
+            status = "ok" if host_result.ok else "FAILED"
+            rows.append([host, "", "— (nothing booted)", "", "", status, f"{host_result.duration:.2f}s"])
+    if not any(row[3] for row in rows):
+        return None
+    return ["host", "role", "version", "container", "kamal-proxy", "status", "duration"], rows
 
 
 def _short_answers(result: OperationResult) -> bool:
@@ -137,7 +182,8 @@ def text(result: OperationResult) -> str:
             if not output:
                 continue
             if result.changes:
-                lines += ["", f"{host}: {len(output)} lines of output (result.output({host!r}))"]
+                count = f"{len(output)} line{'s' if len(output) != 1 else ''}"
+                lines += ["", f"{host}: {count} of output (result.output({host!r}))"]
             else:
                 lines += ["", f"Host: {host}", *output]
     return "\n".join(lines)

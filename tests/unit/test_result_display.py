@@ -101,6 +101,10 @@ def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
     _, _, text, page = shown(shell, "deploy -P --version v1 --yes")
     summary_first(text, page, r"kamal deploy: v1 booted on 2 of 2 hosts \(")
     assert "Login Succeeded" not in text, "a deploy's output is a log: collapsed, not in the text"
+    rows = [line.split() for line in text.splitlines() if line.startswith("10.200") and " web " in line]
+    assert [(r[0], r[1], " ".join(r[2:5]), r[6], r[7]) for r in rows] == [
+        (host, "web", "— → v1", "healthy", "ok") for host in HOSTS
+    ], text  # host by role: version before → after, the container, kamal-proxy's health check
     assert "<details><summary>10.200.0.11: " in page and "<details open>" not in page
 
     _, _, text, page = shown(shell, "app version")
@@ -137,6 +141,7 @@ def test_rollback_to_nowhere_then_rollback_and_state(shell: Shell) -> None:
     shown(shell, "deploy -P --version v2 --yes")
     _, _, text, page = shown(shell, "rollback v1 --yes")
     summary_first(text, page, r"kamal rollback: v1 booted on 2 of 2 hosts \(")
+    assert "v2 → v1" in text and "<td>v2 → v1</td>" in page
     _, _, text, page = shown(shell, "state")
     summary_first(text, page, r"Fleet state of demo: 2 hosts, 2 reachable")
     assert "web: v1" in text, text
