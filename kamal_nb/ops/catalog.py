@@ -243,7 +243,9 @@ def failure_of(error: BaseException, operation: str) -> Failure | None:
     from kamal_nb.redaction import redact
 
     if isinstance(error, KeyboardInterrupt):
-        return Failure("interrupted", INTERRUPTED, error)
+        # an operation's own interrupt says what was done, host by host, and whether the lock was released
+        story = str(error) if str(error).startswith("kamal ") else ""
+        return Failure("interrupted", short(redact(story)) if story else INTERRUPTED, error)
     if isinstance(error, UnknownOperation):
         return Failure("unknown", "not available in kamal_nb yet", error)
     if isinstance(error, SelectionError):

@@ -147,6 +147,12 @@ CASES = [
     Case("lock held", "deploy -P --version v1 --yes", r"Deploy lock found.*held-for-the-test", _lock_held),
     Case("command failing on every host", "server exec 'exit 3' --yes", r"3 of 3 hosts.*exit(ed)? 3"),
     Case("interrupted", "details", r"interrupted", _hook("pre-connect", "kill -INT $PPID; sleep 2")),
+    Case(
+        "interrupted mid-deploy",
+        "deploy -P --version v1 --yes",
+        r"kamal deploy was interrupted; the deploy lock was released",
+        _hook("pre-deploy", "kill -INT $PPID; sleep 2"),
+    ),
     Case("SSH connection refused", "details", r"connection refused", where="refused"),
     Case("SSH timeout", "details", r"timed out|banner", where="silent"),
     Case("SSH host key changed", "details", r"host key.*changed|changed.*key", where="changed key"),
