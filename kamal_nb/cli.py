@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         out.write(help.text)
         return 0
     except cli_tree.ParseError as error:
-        err.write(error.usage)
+        err.write(_usage_line(error.usage))
         err.write(f"{error}\n")
         return 2
     if invocation.path == ("config",) and not invocation.plan:
@@ -65,7 +65,23 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             config_file=options.config_file, destination=options.destination, app_version=options.version
         )
         return run_config_command(namespace, out=out, err=err)
-    return run(invocation, out=out, err=err)
+    try:
+        return run(invocation, out=out, err=err)
+    except KeyboardInterrupt:  # outside the operation (its own interrupt is a Failure): still one line
+        from kamal_nb.ops.catalog import INTERRUPTED
+
+        err.write(f"kamal-nb {invocation.name}: {INTERRUPTED}\n")
+        return 130
+
+
+def _usage_line(usage: str) -> str:
+    """argparse's usage in one line: the command and where its options are listed (a long usage
+    wraps over many lines, and the error is what the reader needs)."""
+    lines = usage.strip().splitlines()
+    if len(lines) <= 1:
+        return usage
+    command = " ".join(word for word in lines[0].split()[1:] if not word.startswith(("[", "-")))
+    return f"usage: {command} [options]  (all of them: {command} --help)\n"
 
 
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:
@@ -114,11 +130,14 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     if isinstance(result, LocalResult):
         out.write(result.text)  # byte for byte what Kamal prints
         return 0
-    out.write(f"{result}\n")
+    out.write(f"{result.wire() if isinstance(result, Plan) and invocation.wire else result}\n")
     if isinstance(result, Plan) and not invocation.plan:
         err.write(f"{name}: nothing was run; add --yes to run it\n")
         return 1
     if isinstance(result, OperationResult) and not result.ok:
+        from kamal_nb.engine.result import failed_hosts_message
+
+        err.write(f"{name}: {failed_hosts_message(result.hosts)}\n")  # the error, short, after the report
         return 1
     return 0
 

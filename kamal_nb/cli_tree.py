@@ -7,6 +7,7 @@ accepts (Kamal's ``class_option``s), written after the command as in Kamal::
     deploy --version v7 -d staging -r web -y
     app logs -n 50 -g 'GET /up' -h web-1
     plan rollback v6                 # kamal_nb: the operation's plan; nothing runs
+    plan --wire deploy               # the same, every command exactly as sent
     help app logs                    # help for one command
 
 ``-h`` is ``--hosts`` (as in Kamal), so help is ``--help``. ``-y/--yes`` (Kamal's ``--confirmed``)
@@ -52,6 +53,7 @@ class Invocation:
     given: Mapping[str, Any] = field(default_factory=dict)  # the global options written on the line
     yes: bool = False
     plan: bool = False  # `plan ...`: only the plan, nothing runs
+    wire: bool = False  # `plan --wire ...`: the plan as the exact text sent (lock payload encoded)
 
     @property
     def name(self) -> str:
@@ -264,8 +266,11 @@ def parse(argv: Sequence[str], prog: str = "kamal-nb", parser: KamalArgumentPars
     plan = False
     if words[:1] == ["help"]:
         raise HelpRequested(help_text(words[1:], whole()))
+    wire = False
     if words[:1] == ["plan"]:
         plan, words = True, words[1:]
+        if words[:1] == ["--wire"]:
+            wire, words = True, words[1:]
         if not words:
             raise ParseError(
                 f"{whole().prog} plan: which command? e.g. `plan deploy --version v7`", whole().format_usage()
@@ -303,7 +308,7 @@ def parse(argv: Sequence[str], prog: str = "kamal-nb", parser: KamalArgumentPars
             values[opt.dest] = tuple(values[opt.dest])
         if opt.kind == "append" and values.get(opt.dest) is not None:
             values[opt.dest] = tuple(values[opt.dest])
-    return Invocation(tuple(path), values, given, yes, plan)
+    return Invocation(tuple(path), values, given, yes, plan, wire)
 
 
 def find(path: Sequence[str]) -> Command:

@@ -76,7 +76,15 @@ def config_files(config_file: Path, destination: str | None) -> list[Path]:
     """The base file, then the destination's (``deploy.yml`` -> ``deploy.staging.yml``)."""
     files = [config_file]
     if destination is not None:
-        files.append(config_file.with_name(f"{config_file.stem}.{destination}.yml"))
+        name = f"{config_file.stem}.{destination}.yml"
+        if "/" in destination or "\\" in destination or not destination:
+            # a name, not a path (`-d ../x`): say which file it would be, as Kamal does, and why not
+            raise ConfigError(
+                f"Configuration file not found in {config_file.parent}/{name} "
+                "(a destination is a name such as staging, without /)",
+                kamal_class="RuntimeError",
+            )
+        files.append(config_file.with_name(name))
     return files
 
 

@@ -61,15 +61,23 @@ def run_hook(
     events = ctx.session.events
     events.publish(Started(LOCAL, 0, f"hook {hook}"))
     started = time.monotonic()
-    process = subprocess.run(
-        [str(path)],
-        cwd=ctx.session.root,
-        env={**os.environ, **revealed},
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    relative = builder.hook_file(hook)
+    if not os.access(path, os.X_OK):
+        events.publish(Finished(LOCAL, 0, 126, 0.0))
+        raise HookError(f"Hook `{hook}` is not executable: make it so with `chmod +x {relative}`")
+    try:
+        process = subprocess.run(
+            [str(path)],
+            cwd=ctx.session.root,
+            env={**os.environ, **revealed},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError as error:  # no `#!` line, an interpreter that is not there...
+        events.publish(Finished(LOCAL, 0, 126, time.monotonic() - started))
+        raise HookError(f"Hook `{hook}` cannot run ({error.strerror}): check the `#!` line of {relative}") from error
     for stream, text in (("stdout", process.stdout), ("stderr", process.stderr)):
         for line in text.splitlines():
             events.publish(Output(LOCAL, 0, stream, redact(line)))  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ in a live notebook, a saved one, on GitHub and in a terminal (a text status colu
 
 from __future__ import annotations
 
-import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,38 @@ class OperationFailed(HostFailures):
     """An operation failed on some hosts; `.result` is the whole GroupResult."""
 
 
+def _brief(command: str, width: int = 60) -> str:
+    """A command on one short line (a table cell)."""
+    line = " ".join(command.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def failed_hosts_message(hosts: GroupResult) -> str:
+    """A failure on hosts as an error says it: `failed on 2 of 3 hosts` and at most two lines why."""
+    return "\n".join([f"failed on {len(hosts.failed)} of {len(hosts)} hosts", *failed_hosts_lines(hosts)])
+
+
+def failed_hosts_lines(hosts: GroupResult, *, shown: int = 2) -> list[str]:
+    """Why hosts failed, in at most `shown` lines: hosts that failed the same way share one line
+    (`10.0.0.1, 10.0.0.2: connection refused`), the rest are counted, not listed (the table has them)."""
+    by_reason: dict[str, list[str]] = {}
+    for host, result in hosts.failed.items():
+        reason = (result.failure or "failed").replace(host, "<host>")
+        by_reason.setdefault(reason, []).append(host)
+    lines = []
+    for reason, names in list(by_reason.items())[:shown]:
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        if len(names) == 1:
+            reason = reason.replace("<host>", names[0])
+        else:  # `root@<host>: ` said once by the list of hosts; elsewhere the name stands as {host}
+            reason = re.sub(r"^\S*<host>\S*:\s*", "", reason).replace("<host>", "{host}")
+        lines.append(f"  {listed}: {reason}")
+    left = sum(len(names) for names in list(by_reason.values())[shown:])
+    if left:
+        lines[-1] += f" (and {left} more host{'s' if left > 1 else ''} failing otherwise: see the table)"
+    return lines
+
+
 @dataclass(frozen=True)
 class OperationResult:
     operation: str
@@ -25,6 +57,8 @@ class OperationResult:
     duration: float = 0.0
     data: Any = None  # what the operation found out, parsed (a lock status, versions...)
     messages: tuple[str, ...] = field(default=())  # what Kamal would print besides host output
+    # the operation changed hosts: its host output is a log (shown collapsed), not the answer
+    changes: bool = False
 
     @property
     def ok(self) -> bool:
@@ -102,6 +136,44 @@ class OperationResult:
             }
         )
 
+    @property
+    def timeline_by_host(self) -> pd.DataFrame:
+        """The timeline in one row a host: steps run, when the first began, seconds from its start to
+        the end of its last, its slowest step and the step that failed (blank when none)."""
+        import pandas as pd
+
+        rows = []
+        for host, result in self.hosts.items():
+            commands = result.commands
+            starts = [c.started_at for c in commands if c.started_at]
+            ends = [c.started_at + c.duration for c in commands if c.started_at]
+            slowest = max(commands, key=lambda c: c.duration, default=None)
+            failed = next((c for c in commands if not c.ok), None)
+            rows.append(
+                {
+                    "host": host,
+                    "status": "ok" if result.ok else "FAILED",
+                    "steps": len(commands),
+                    "start": pd.Timestamp(min(starts), unit="s", tz="UTC") if starts else pd.NaT,
+                    "seconds": round(max(ends) - min(starts), 3) if starts else round(result.duration, 3),
+                    "slowest": f"{_brief(slowest.command)} ({slowest.duration:.2f}s)" if slowest else "",
+                    "failed": _brief(failed.command) if failed else (result.error or ""),
+                }
+            )
+        columns = ["host", "status", "steps", "start", "seconds", "slowest", "failed"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["start"] = pd.to_datetime(frame["start"], utc=True).astype("datetime64[ns, UTC]")
+        return frame.astype(
+            {
+                "host": "string",
+                "status": "string",
+                "steps": "int64",
+                "seconds": "float64",
+                "slowest": "string",
+                "failed": "string",
+            }
+        )
+
     def plot_timeline(self) -> Any:
         """A per-host Gantt chart of the timeline (needs matplotlib: pip install 'kamal-nb[plot]')."""
         try:
@@ -133,22 +205,22 @@ class OperationResult:
             output = self.output(host).rstrip("\n")
             if output:
                 lines += [f"Host: {host}", output, ""]
+        from kamal_nb.engine.result_view import boot_outcome
+
         failed = len(self.hosts.failed)
         status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
+        outcome = boot_outcome(self)  # a deploy or rollback: what booted (the terminal's last line)
+        if outcome:
+            status = outcome if not failed else f"{status}: {outcome.removeprefix('FAILED: ').split(', because')[0]}"
         lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
-        for host, result in self.hosts.failed.items():
+        for host, result in self.hosts.failed.items():  # every host: the result is the whole report
             lines.append(f"  {host}: {result.failure}")
         return "\n".join(lines)
 
     def _repr_mimebundle_(
         self, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None
     ) -> dict[str, Any]:
-        parts = [f"<p>{html.escape(m)}</p>" for m in self.messages]
-        for host in self.hosts:
-            output = self.output(host).rstrip("\n")
-            if output:
-                parts.append(
-                    f"<details><summary>{html.escape(host)}</summary><pre>{html.escape(output)}</pre></details>"
-                )
-        parts.append(self.df.to_html(index=False, na_rep=""))
-        return {"text/plain": str(self), "text/html": "\n".join(parts)}
+        """The verdict first, then the lock or Kamal's lines, the host table, each host's output."""
+        from kamal_nb.engine import result_view
+
+        return {"text/plain": result_view.text(self), "text/html": result_view.to_html(self)}

@@ -354,10 +354,20 @@ def plan_script(ctx: Context, script: Script) -> Plan:
                 steps.append(PlannedStep(host, step, role=action.role, note=note))
 
     locked: list[bool] = []  # inside a Hold: the lock is the Hold's
+    # where each phase of the plan starts (index into steps) and its heading: Kamal's own lines
+    # (`Ensure kamal-proxy is running...`), else the name of the script invoked, the lock, the build
+    headings: list[tuple[int, str]] = []
+
+    def heading(text: str) -> None:
+        text = text.strip().removesuffix("...").strip()
+        if text:
+            headings.append((len(steps), text))
 
     def walk(items: Sequence[Item]) -> None:
         for item in items:
-            if isinstance(item, Section):
+            if isinstance(item, Say):
+                heading(item.text)
+            elif isinstance(item, Section):
                 walk(item.items)
             elif isinstance(item, Phase):
                 for host, host_actions in item.steps.items():
@@ -370,21 +380,33 @@ def plan_script(ctx: Context, script: Script) -> Plan:
                 note = "runs on this machine" + (f"; {item.tolerate} if it fails" if item.tolerate else "")
                 steps.append(PlannedStep(LOCAL, item.command, note=note))
             elif isinstance(item, Invoke):
+                if item.script.operation and not (headings and headings[-1][0] == len(steps)):
+                    heading(item.script.operation)
                 if item.script.lock and not ctx.holding_lock and not locked:
                     notes.append(f"holds the deploy lock on {ctx.selection.primary_host} throughout")
                 notes.extend(item.script.notes)
                 walk(item.script.items)
             elif isinstance(item, Hold):
-                walk(item.before)
                 outermost = not ctx.holding_lock and not locked
+                first = len(steps)
+                walk(item.before)
+                if item.before:  # (the lock's acquire rides in this round trip when `taken` says so)
+                    pulls = any("docker pull " in step.text for step in steps[first:])
+                    name = ("pull the image" if pulls else "check the hosts") + (
+                        ", take the deploy lock" if item.taken is not None else ""
+                    )
+                    headings.append((first, name))
                 if outermost and item.taken is None:
+                    heading("take the deploy lock")
                     steps.extend(lock_steps(ctx, ensured=item.ensured))
                 locked.append(True)
                 walk(item.items)
                 locked.pop()
                 if outermost:
+                    heading("release the deploy lock")
                     steps.append(PlannedStep(str(ctx.selection.primary_host), Lock(ctx.config).release()))
             elif isinstance(item, Call):
+                heading("build and push")
                 steps.extend(item.shown)
             elif isinstance(item, Around):
                 steps.extend(item.shown)
@@ -395,7 +417,20 @@ def plan_script(ctx: Context, script: Script) -> Plan:
                 notes.append(f"runs hook {item.name} locally (KAMAL_HOSTS={hosts})")
 
     walk(script.items)
-    return Plan(script.operation, tuple(steps), tuple(dict.fromkeys(notes)))
+    return Plan(script.operation, tuple(_in_phases(steps, headings)), tuple(dict.fromkeys(notes)))
+
+
+def _in_phases(steps: list[PlannedStep], headings: list[tuple[int, str]]) -> list[PlannedStep]:
+    """Each step with the heading of the phase it belongs to (the last heading before it)."""
+    if not headings:
+        return steps
+    marks = dict(headings)  # a later heading at the same index wins: the phase that has steps
+    phase: str | None = None
+    placed = []
+    for index, step in enumerate(steps):
+        phase = marks.get(index, phase)
+        placed.append(step if step.phase else replace(step, phase=phase))
+    return placed
 
 
 def _join(first: str | None, second: str | None) -> str | None:

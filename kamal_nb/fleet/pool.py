@@ -210,6 +210,9 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if isinstance(error, ConnectionRefusedError) or "Unable to connect" in text:
         return f"connection refused ({text})"
+    if "protocol banner" in text or text == "No existing session":
+        # paramiko's words for a port that takes the connection and never speaks SSH (timed out)
+        return f"no SSH answer: the port accepts connections but timed out before any SSH server spoke ({text})"
     return text
 
 

@@ -29,8 +29,10 @@ class KamalOperationFailed(KamalError):
         self.result = result
         hosts = result.hosts
         failed = hosts.failed
+        from kamal_nb.engine.result import failed_hosts_lines
+
         lines = [f"kamal {result.operation} failed on {len(failed)} of {len(hosts)} hosts"]
-        lines += [f"  {host}: {r.failure}" for host, r in failed.items()]
+        lines += failed_hosts_lines(hosts)
         if result.ok:  # an operation may fail without a failed host (its own check)
             lines = [f"kamal {result.operation} failed"]
         super().__init__("\n".join(lines))

@@ -8,6 +8,7 @@ IPython when not assigned; failures are shown, then raised with a short tracebac
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,6 @@ class TextResult:
         return self.text
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        import html
-
         return {"text/plain": self.text, "text/html": f"<pre>{html.escape(self.text)}</pre>"}
 
 
@@ -70,11 +69,17 @@ class PendingOperation:
         return str(self.plan)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        data: dict[str, Any] = dict(self.plan._repr_mimebundle_())
-        if self.panel is not None:
-            widget = self.panel.box._repr_mimebundle_()
-            data["application/vnd.jupyter.widget-view+json"] = widget["application/vnd.jupyter.widget-view+json"]
-        return data
+        if self.panel is None:
+            return dict(self.plan._repr_mimebundle_())
+        # the summary and the plan were displayed already, as static text and HTML (a saved notebook
+        # and its HTML export keep them, whether or not widget state is saved): here, the button
+        line = f"kamal {self.name}: nothing was run; press Run kamal {self.name}, or add --yes"
+        widget = self.panel.box._repr_mimebundle_()
+        return {
+            "text/plain": line,
+            "text/html": f"<p>{html.escape(line)}</p>",
+            "application/vnd.jupyter.widget-view+json": widget["application/vnd.jupyter.widget-view+json"],
+        }
 
 
 @magics_class
@@ -278,7 +283,8 @@ class KamalMagics(Magics):
                 return local
             raise UsageError(f"`kamal {invocation.name}` is not available in kamal_nb yet") from None
         if invocation.plan:
-            return self._guard(invocation, lambda: operation.planned(ctx, args))
+            plan = self._guard(invocation, lambda: operation.planned(ctx, args))
+            return TextResult(plan.wire()) if invocation.wire else plan
         if operation.local:
             # text from this machine (init, docs, secrets): no hosts to show live
             return self._guard(invocation, lambda: catalog.perform(ctx, invocation.path, args, yes=True))
@@ -362,7 +368,7 @@ class KamalMagics(Magics):
                 return f"✅ kamal {invocation.name} done"
 
             pending.panel = ConfirmPanel(f"Run kamal {invocation.name}", confirmed)
-            pending.panel.box.children = (_plan_widget(plan, self._format), *pending.panel.box.children)
+            _show(plan)  # summary first, the plan collapsed under it: static output, then the button
         return pending
 
     @staticmethod
@@ -382,16 +388,17 @@ class KamalMagics(Magics):
 
         try:
             return call()
-        except Exception as error:
+        except (Exception, KeyboardInterrupt) as error:
             failure = catalog.failure_of(error, invocation.name)
             if failure is None:
                 raise
+        # the error stays as __cause__ (its traceback with it); IPython shows _render_traceback_ only
         if failure.kind in ("unknown", "selection"):
-            raise UsageError(f"kamal {invocation.name}: {failure.message}") from None
+            raise UsageError(f"kamal {invocation.name}: {failure.message}") from failure.error
         if failure.result is not None:
             self._display(failure.result)
-            raise KamalOperationFailed(failure.result) from None
-        raise KamalError(f"kamal {invocation.name}: {failure.message}") from None
+            raise KamalOperationFailed(failure.result) from failure.error
+        raise KamalError(f"kamal {invocation.name}: {failure.message}") from failure.error
 
     def _local(self, invocation: cli_tree.Invocation, ctx: Context) -> Any:
         """Commands that need no operation: ``config`` (the YAML) and ``version``."""
@@ -445,15 +452,6 @@ def _show(obj: Any, **kwargs: Any) -> Any:
     from IPython.display import display
 
     return display(obj, **kwargs)  # type: ignore[no-untyped-call]
-
-
-def _plan_widget(plan: Any, formatter: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]) -> Any:
-    import ipywidgets as w
-
-    out = w.Output()
-    data, metadata = formatter(plan)
-    out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
-    return out
 
 
 def _outcomes(result: Any) -> dict[str, tuple[bool, str]] | None:

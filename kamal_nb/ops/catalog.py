@@ -178,8 +178,10 @@ def perform(
     arguments = dict(args or {})
     changes_hosts = operation.changes_hosts(arguments)
     if changes_hosts and not yes:
+        from kamal_nb.engine.plan import CONFIRM
+
         plan = operation.planned(ctx, arguments)
-        return Plan(plan.operation, plan.steps, (*plan.notes, "nothing was run: confirm with --yes (yes=True)"))
+        return dataclasses.replace(plan, notes=(*plan.notes, CONFIRM), version=_version(ctx))
     if not operation.local:
         ctx.before_connect = Once(lambda: pre_connect(ctx, path))
     if not changes_hosts:
@@ -193,10 +195,12 @@ def perform(
         record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, error=error)
         raise
     record_run(ctx, path, arguments, started=started_at, duration=time.monotonic() - started, result=result)
+    if isinstance(result, OperationResult) and not result.changes:
+        result = dataclasses.replace(result, changes=True)  # its host output is a log, not the answer
     return result
 
 
-FailureKind = Literal["unknown", "selection", "config", "refused", "hosts"]
+FailureKind = Literal["unknown", "selection", "config", "refused", "hosts", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,8 @@ class Failure:
 
     @property
     def exit_code(self) -> int:
-        """Kamal's: 2 for arguments the command line cannot use, 1 for the rest."""
-        return 2 if self.kind == "selection" else 1
+        """Kamal's: 2 for arguments the command line cannot use, 130 for Ctrl-C (a shell's), 1 for the rest."""
+        return {"selection": 2, "interrupted": 130}.get(self.kind, 1)
 
 
 @dataclass(frozen=True)
@@ -223,9 +227,14 @@ class Outcome:
     failure: Failure | None = None
 
 
+INTERRUPTED = (
+    "interrupted: stopped where it was; `kamal details` and `kamal lock status` show what the hosts are left with"
+)
+
+
 def failure_of(error: BaseException, operation: str) -> Failure | None:
-    """The one mapping of errors users cause or meet to failures; None for anything else (a bug,
-    an interrupt), which keeps its traceback."""
+    """The one mapping of errors users cause or meet to failures, each message at most three lines
+    (`short`); None for anything else (a bug), which keeps its traceback."""
     from kamal_nb.config.errors import ConfigError
     from kamal_nb.config.secret_adapters import AdapterError
     from kamal_nb.fleet import HostFailures
@@ -233,17 +242,36 @@ def failure_of(error: BaseException, operation: str) -> Failure | None:
     from kamal_nb.ops.selection import SelectionError
     from kamal_nb.redaction import redact
 
+    if isinstance(error, KeyboardInterrupt):
+        # an operation's own interrupt says what was done, host by host, and whether the lock was released
+        story = str(error) if str(error).startswith("kamal ") else ""
+        return Failure("interrupted", short(redact(story)) if story else INTERRUPTED, error)
     if isinstance(error, UnknownOperation):
         return Failure("unknown", "not available in kamal_nb yet", error)
     if isinstance(error, SelectionError):
-        return Failure("selection", redact(str(error)), error)
+        return Failure("selection", short(redact(str(error))), error)
     if isinstance(error, OperationError | AdapterError):  # a held lock, a failed hook or build, a refusal
-        return Failure("refused", redact(str(error)), error)
+        return Failure("refused", short(redact(str(error))), error)
     if isinstance(error, ConfigError):
-        return Failure("config", redact(str(error)), error)
+        return Failure("config", short(redact(str(error))), error)
     if isinstance(error, HostFailures):
-        return Failure("hosts", redact(str(error)), error, OperationResult(operation, error.result))
+        from kamal_nb.engine.result import failed_hosts_message
+
+        return Failure(
+            "hosts", redact(failed_hosts_message(error.result)), error, OperationResult(operation, error.result)
+        )
     return None
+
+
+def short(message: str, *, width: int = 240) -> str:
+    """A message in at most three lines: its first line, then the rest on one line (the end of it
+    when it is long: a hook's or a command's last words say why)."""
+    first, *rest = message.strip().splitlines() or [""]
+    rest = [line.strip() for line in rest if line.strip()]
+    if len(rest) <= 2:
+        return "\n".join([first, *rest])
+    joined = " · ".join(rest)
+    return f"{first}\n{joined if len(joined) <= width else '…' + joined[-width:]}"
 
 
 def attempt(
@@ -254,11 +282,19 @@ def attempt(
         if plan_only:
             return Outcome(lookup(path).planned(ctx, dict(args or {})))
         return Outcome(perform(ctx, path, args, yes=yes))
-    except Exception as error:
+    except (Exception, KeyboardInterrupt) as error:
         failure = failure_of(error, " ".join(path))
         if failure is None:
             raise
         return Outcome(failure=failure)
+
+
+def _version(ctx: Context) -> str | None:
+    """The version the command works with, for the summary of what it would do (None if unknown)."""
+    try:
+        return str(ctx.version)
+    except Exception:  # no git, no --version: the summary simply does not say
+        return None
 
 
 def pre_connect(ctx: Context, path: tuple[str, ...]) -> None:

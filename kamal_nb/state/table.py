@@ -86,8 +86,8 @@ def format_duration(value: datetime.timedelta) -> str:
 
 
 def display_value(value: object) -> str:
-    """A cell as text: times in UTC to the second, NA as ``-``."""
-    if value is None:
+    """A cell as text: times in UTC to the second, NA as ``-`` (None, NaN, pandas' NA and NaT alike)."""
+    if value is None or str(value) in ("<NA>", "NaT", "nan", "NaN"):
         return "-"
     if isinstance(value, datetime.datetime):
         return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")

@@ -93,7 +93,12 @@ class FakeOps:
 
 @pytest.fixture
 def ops(monkeypatch: pytest.MonkeyPatch) -> FakeOps:
-    # only the fake operations: the catalog's own modules are other engineers' and not under test here
+    # only the fake operations: the catalog's own modules are other engineers' and not under test here.
+    # They are imported first, so that none registers into the fakes (and is then missing from the
+    # real catalog for the tests that run after these, in the same process).
+    import kamal_nb.state.operation  # noqa: F401
+
+    catalog.catalog()
     fakes: dict[tuple[str, ...], catalog.Operation] = {}
     monkeypatch.setattr(catalog, "_CATALOG", fakes)
     monkeypatch.setattr(catalog, "catalog", lambda: dict(fakes))
@@ -339,13 +344,18 @@ def test_yes_setting_runs_without_the_flag(ip: Shell, ops: FakeOps) -> None:
 def test_confirm_button_runs_once_then_disables_itself(ip: Shell, ops: FakeOps) -> None:
     ops.add(("rollback",), mutating=True)
     ip.run_line_magic("config", "KamalMagics.widgets = 'on'")
-    pending = ip.run_line_magic("kamal", "rollback v6")
+    with capture_output() as captured:
+        pending = ip.run_line_magic("kamal", "rollback v6")
     assert isinstance(pending, PendingOperation) and ops.runs == []
     panel = pending.panel
     assert panel is not None and not panel.button.disabled
     bundle = pending._repr_mimebundle_()
     assert bundle[WIDGET_VIEW]["model_id"] == panel.box.model_id
-    assert "rollback" in bundle["text/plain"]  # the plan, for readers without widgets
+    assert "rollback" in bundle["text/plain"]  # for readers without widgets
+    # the summary and plan come first as static output: a saved notebook's HTML shows them
+    (plan,) = [o.data for o in captured.outputs if WIDGET_VIEW not in o.data]
+    assert plan["text/plain"].startswith("kamal rollback: nothing was run: confirm with --yes")
+    assert plan["text/html"].index("nothing was run") < plan["text/html"].index("<details>")
     panel.button.click()
     assert ops.ran() == ["rollback"] and ops.runs[0][2] == {"version": "v6"}
     assert panel.button.disabled and panel.runs == 1

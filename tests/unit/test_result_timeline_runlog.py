@@ -54,6 +54,16 @@ def test_timeline_has_a_row_per_command_with_stable_dtypes() -> None:
     }
 
 
+def test_timeline_by_host_is_one_row_a_host() -> None:
+    frame = result().timeline_by_host
+    assert list(frame["host"]) == ["web-1", "web-2", "web-3"]
+    assert list(frame["steps"]) == [2, 1, 0]
+    assert list(frame["seconds"])[:2] == [2.0, 0.25]
+    assert frame["slowest"].iloc[0] == "docker pull app:v2 (1.50s)"
+    assert list(frame["failed"]) == ["", "docker pull app:v2", "root@web-3: connection refused"]
+    assert frame["start"].iloc[0] == pd.Timestamp(1_000.0, unit="s", tz="UTC")
+
+
 def test_plot_timeline_draws_a_bar_per_command() -> None:
     figure = result().plot_timeline()
     axes = figure.axes[0]

@@ -62,3 +62,13 @@ def test_state_html_has_no_missing_value_markers(sandbox: Path, monkeypatch: pyt
     for table in state.tables.values():
         for text in (table.to_text(), table.to_html()):
             assert "<NA>" not in text and "NaN" not in text and "NaT" not in text
+
+
+def test_missing_values_read_as_a_dash_never_nan() -> None:
+    import math
+
+    import pandas as pd
+
+    from kamal_nb.state.table import display_value
+
+    assert [display_value(v) for v in (None, math.nan, pd.NA, pd.NaT, "", 0)] == ["-", "-", "-", "-", "", "0"]
