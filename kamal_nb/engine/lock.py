@@ -204,4 +204,30 @@ def holding(
         yield
     finally:
         ctx.holding_lock = False
+        release_held(ctx, rec)
+
+
+def release_held(ctx: Context, rec: Recorder | None) -> None:
+    """Release the lock this operation took. A failure to release it (the primary lost, say) is
+    added to the operation's record (a message, and the primary's failure), never raised over the
+    per-host report; without a record it is raised, as a note on the error under way if any."""
+    import sys
+
+    under_way = sys.exc_info()[1]  # the error ending the operation, if one is
+    try:
         release_lock(ctx)
+    except Exception as error:  # a LockError, or the primary unreachable
+        problem = f"the deploy lock could not be released: {error}"
+        if rec is not None:
+            rec.lock_released = False
+            rec.say(problem + " (run `kamal lock release` once the primary answers)")
+            primary = ctx.selection.primary_host
+            if primary is not None:
+                rec.fail(str(primary), problem)
+            return
+        if under_way is not None:
+            under_way.add_note(problem)
+            return
+        raise
+    if rec is not None:
+        rec.lock_released = True

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from kamal_nb.commands import Command
 from kamal_nb.engine.context import RunContext as Context
 from kamal_nb.engine.hooks import LOCAL, run_hook
-from kamal_nb.engine.lock import LockError, holding, lock_held_elsewhere, read_status, refused, release_lock
+from kamal_nb.engine.lock import LockError, holding, lock_held_elsewhere, read_status, refused, release_held
 from kamal_nb.engine.record import Interrupted, Recorder, tracking
 from kamal_nb.engine.result import OperationResult
 from kamal_nb.engine.script import (
@@ -191,11 +191,11 @@ class _Interpreter:
                 taken = self._taken(item.taken)
         except BaseException:
             if item.taken is not None and self._acquired(item.taken):
-                release_lock(ctx)
+                release_held(ctx, rec)
             raise
         if not ok:  # Kamal reports a failed pull before it ever tries the lock
             if taken:
-                release_lock(ctx)
+                release_held(ctx, rec)
             return False
         with holding(ctx, rec, ensure_run_directory=not item.ensured, acquired=taken):
             return self.section(item.items)
@@ -276,6 +276,7 @@ class _Interpreter:
                 workers=self.ctx.runner.settings.max_parallel,
                 cancel=self.rec.cancelled,
                 name="kamal-nb-op",
+                on_interrupt=self.ctx.runner.abort,
             )
         finally:
             # a host's time in the phase: until its last lane ended
