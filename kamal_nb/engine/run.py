@@ -49,7 +49,7 @@ from kamal_nb.engine.script import (
     steps_of,
 )
 from kamal_nb.engine.trips import Cmd, round_trip, tolerated
-from kamal_nb.fleet import CommandResult, Finished, Output, Started, Step
+from kamal_nb.fleet import CommandResult, Failed, Finished, GroupResult, HostEvent, Output, Started, Step
 from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.redaction import redact
 
@@ -78,6 +78,46 @@ def run_operation(
             rec.cancelled.set()
             raise rec.interrupted(operation, started) from None
     return rec.result(operation, started, data)
+
+
+def run_steps(ctx: Context, operation: str, execute: Callable[[], GroupResult]) -> OperationResult:
+    """An operation whose steps go out as they stand (`execute` sends them: one runner call); an
+    interrupt says, host by host, which commands had completed and which was hung up."""
+
+    def body(rec: Recorder) -> object:
+        displays: dict[str, str] = {}
+        ended: list[tuple[str, CommandResult | str]] = []  # host, a completed command or why it failed
+
+        def follow(event: HostEvent) -> None:
+            if isinstance(event, Started):
+                displays[event.host] = event.display
+            elif isinstance(event, Finished):
+                command = CommandResult(
+                    event.host, displays.get(event.host, ""), event.exit_code, "", "", event.duration
+                )
+                ended.append((event.host, command))
+            elif isinstance(event, Failed):
+                ended.append((event.host, event.reason))
+
+        unsubscribe = ctx.session.events.subscribe(follow)
+        try:
+            hosts = execute()
+        except KeyboardInterrupt:
+            for host, what in list(ended):
+                if isinstance(what, str):
+                    rec.fail(host, what)
+                else:
+                    rec.add(host, [what])
+            raise
+        finally:
+            unsubscribe()
+        for host, host_result in hosts.items():
+            rec.add(host, host_result.commands, host_result.duration)
+            if host_result.error is not None:
+                rec.fail(host, host_result.error)
+        return None
+
+    return run_operation(ctx, operation, body, check_secrets=False)
 
 
 def run_script(ctx: Context, script: Script) -> OperationResult:
@@ -340,7 +380,7 @@ class _Interpreter:
                     self.rec.say(message)
             elif isinstance(action, Await):
                 opened = action.barrier.wait(self.rec.cancelled)
-                if opened is None:
+                if opened is None or self.rec.cancelled.is_set():  # closed by the interrupt: not a failure
                     raise Interrupted()
                 if not opened:
                     self.rec.fail(host, action.refused)
