@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
 import pytest
 
 from kamal_nb.fleet import HostEvent, Output, Started
