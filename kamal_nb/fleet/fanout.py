@@ -56,7 +56,7 @@ def fan_out(
     next_index = 0
 
     def worker() -> None:
-        nonlocal next_index
+        nonlocal next_index, stopping
         while True:
             with guard:
                 if stopping or next_index >= len(items):
@@ -69,6 +69,8 @@ def fan_out(
             except BaseException as raised:  # handed to the waiting thread
                 slot.raised = raised
             with guard:
+                if isinstance(slot.raised, KeyboardInterrupt | Stop):
+                    stopping = True  # interrupted: this worker starts nothing new either
                 slot.ended = True
                 guard.notify_all()
 

@@ -165,6 +165,26 @@ def test_a_command_whose_host_goes_silent_ends_without_a_command_timeout(
     assert again.ok and again.output(h3) == again.output(h1) == "back\n", str(again)
 
 
+@pytest.mark.slow
+def test_by_default_a_silent_host_is_lost_within_a_minute(
+    project: Path, fleet_control: Fleet, fleet: FleetInfo
+) -> None:
+    """The default rule (15 s x 3, no command timeout): a command whose host went silent ends in 60 s."""
+    h3 = fleet.host_ips[2]
+    session = Session(root=project)
+    printed = lambda event: isinstance(event, Output) and event.host == h3 and event.line == "started"  # noqa: E731
+    try:
+        with silenced(fleet_control, "h3") as drop, on_event(session, printed, drop) as fired:
+            started = time.monotonic()
+            result = run(session, ("server", "exec"), {"cmd": "echo started; sleep 600"}, hosts=(h3,))
+            took = time.monotonic() - started
+        assert fired.is_set()
+        assert 40 < took <= 60, took
+        assert "lost: no answer" in (result.hosts[h3].failure or ""), str(result)
+    finally:
+        session.close()
+
+
 # -- SIGTERM stops kamal-nb -----------------------------------------------------------------------------
 
 
