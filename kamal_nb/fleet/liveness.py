@@ -25,9 +25,11 @@ LostCallback = Callable[[str, Any, str], None]  # host, its transport, why
 class _Watched:
     """One transport: when it was last heard from, and the probes whose answers are awaited."""
 
-    def __init__(self, host: str, transport: Any) -> None:
+    def __init__(self, host: str, transport: Any, interval: float, count_max: int) -> None:
         self.host = host
         self.transport = transport
+        self.interval = interval
+        self.count_max = count_max
         self.heard = time.monotonic()
         self.probed = 0.0  # when the last probe went out (monotonic; 0: none since last heard)
         self.sending = False  # a probe is being sent (its thread may block on a full send buffer)
@@ -54,8 +56,10 @@ class Liveness:
         """Seconds of silence after which a host is lost."""
         return self.interval * self.count_max
 
-    def watch(self, host: str, transport: Any) -> None:
-        watched = _Watched(host, transport)
+    def watch(self, host: str, transport: Any, *, interval: float | None = None, count_max: int | None = None) -> None:
+        """Watch ``transport``; ``interval``/``count_max`` for this host only (its ssh config's
+        ServerAliveInterval/ServerAliveCountMax), else the rule's own."""
+        watched = _Watched(host, transport, interval or self.interval, max(1, count_max or self.count_max))
         _hook(watched)
         with self._lock:
             self._watched[id(transport)] = watched
@@ -76,27 +80,31 @@ class Liveness:
             self._watched.clear()
 
     def _loop(self, stop: threading.Event) -> None:
-        tick = min(1.0, self.interval / 4)
-        while not stop.wait(tick):
+        while not stop.wait(self._tick()):
             with self._lock:
                 watched = list(self._watched.values())
             for item in watched:
                 self._check(item, time.monotonic())
+
+    def _tick(self) -> float:
+        with self._lock:
+            intervals = [w.interval for w in self._watched.values()]
+        return min(1.0, self.interval / 4, *(i / 4 for i in intervals))
 
     def _check(self, item: _Watched, now: float) -> None:
         if not item.transport.is_active():
             self.forget(item.transport)
             return
         silent = now - item.heard
-        if silent >= self.limit:
+        if silent >= item.interval * item.count_max:
             self.forget(item.transport)
             why = (
-                f"lost: no answer for {silent:.0f}s to keepalives sent every {self.interval:g}s "
-                f"(keepalive_interval {self.interval:g}s x keepalive_count_max {self.count_max})"
+                f"lost: no answer for {silent:.0f}s to keepalives sent every {item.interval:g}s "
+                f"(keepalive_interval {item.interval:g}s x keepalive_count_max {item.count_max})"
             )
             self._on_lost(item.host, item.transport, why)
             return
-        if silent >= self.interval and now - max(item.probed, item.heard) >= self.interval and not item.sending:
+        if silent >= item.interval and now - max(item.probed, item.heard) >= item.interval and not item.sending:
             item.probed = now
             item.sending = True
             # sent from a thread of its own: a silent host's full send buffer must not stop the watch

@@ -200,7 +200,8 @@ class ConnectionPool:
             conn.close()
             raise HostUnreachable(f"{where}: {_describe(error)}") from None
         assert conn.transport is not None
-        self.liveness.watch(host, conn.transport)
+        interval, count_max = _server_alive(conn)
+        self.liveness.watch(host, conn.transport, interval=interval, count_max=count_max)
         with self._lock:
             self._lost.pop(host, None)
         # Opening a channel is one round trip: a host that stops answering must not hold a command
@@ -208,6 +209,21 @@ class ConnectionPool:
         conn.transport.channel_timeout = self.settings.connect_timeout
         self.opened += 1
         return conn
+
+
+def _server_alive(conn: Connection) -> tuple[float | None, int | None]:
+    """The host's ServerAliveInterval and ServerAliveCountMax from the ssh config files, when set
+    (net-ssh reads the count from there under Kamal too; a 0 interval means "not set")."""
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(str(conn.ssh_config.get(key, "")).split()[0])
+        except (ValueError, IndexError):
+            return None
+        return value if value > 0 else None
+
+    count = number("serveralivecountmax")
+    return number("serveraliveinterval"), int(count) if count else None
 
 
 def _expand_proxy_command(command: str, host: str, port: int, user: str) -> str:

@@ -17,7 +17,8 @@ def ssh_settings(
 ) -> SshSettings:
     """Kamal always sets net-ssh's keepalive (every 30 s, giving up after 3 unanswered): deploy.yml
     has no key for it, so the liveness rule's numbers are kamal_nb's own settings (Session,
-    %config KamalMagics), by default a host silent for 45 s is lost."""
+    %config KamalMagics), by default a host silent for 45 s is lost. A host's ServerAliveInterval
+    and ServerAliveCountMax in the ssh config files win (fleet/pool.py reads them)."""
     ssh = config.ssh
     configured = ssh.config
     config_files: bool | tuple[str, ...]

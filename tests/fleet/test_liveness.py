@@ -170,6 +170,31 @@ def test_a_command_whose_host_goes_silent_ends_without_a_command_timeout(
     assert again.ok and again.output(h3) == again.output(h1) == "back\n", str(again)
 
 
+def test_server_alive_settings_of_the_ssh_config_file_apply(
+    fleet_control: Fleet, fleet: FleetInfo, tmp_path: Path
+) -> None:
+    """ServerAliveInterval 1 / ServerAliveCountMax 2 in the ssh config deploy.yml names: lost in 2 s."""
+    h3 = fleet.host_ips[2]
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(Path(fleet.ssh_config).read_text() + "  ServerAliveInterval 1\n  ServerAliveCountMax 2\n")
+    config = deploy_config(fleet)
+    config["ssh"] = {**config["ssh"], "config": str(ssh_config)}  # type: ignore[dict-item]
+    project = write_project(tmp_path / "app", fleet, config)
+    session = Session(root=project)  # the default rule (15 s x 3) is not the one that applies
+    printed = lambda event: isinstance(event, Output) and event.host == h3 and event.line == "started"  # noqa: E731
+    try:
+        with silenced(fleet_control, "h3") as drop, on_event(session, printed, drop) as fired:
+            started = time.monotonic()
+            result = run(session, ("server", "exec"), {"cmd": "echo started; sleep 60"}, hosts=(h3,))
+            took = time.monotonic() - started
+        assert fired.is_set()
+        assert took < 10, took
+        failure = result.hosts[h3].failure or ""
+        assert "lost: no answer" in failure and "keepalive_interval 1s x keepalive_count_max 2" in failure, failure
+    finally:
+        session.close()
+
+
 @pytest.mark.slow
 def test_by_default_a_silent_host_is_lost_within_a_minute(
     project: Path, fleet_control: Fleet, fleet: FleetInfo
