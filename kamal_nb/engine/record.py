@@ -86,11 +86,11 @@ class Recorder:
         """The interrupt, saying host by host what had been done and what was running."""
         released = ""
         if self.lock_taken:
-            released = (
-                "; the deploy lock could not be released"
-                if self.lock_released is False
-                else "; the deploy lock was released"
-            )
+            released = {
+                True: "; the deploy lock was released",
+                False: "; the deploy lock could not be released",
+                None: "; the deploy lock may still be held (its release was interrupted): see `kamal lock status`",
+            }[self.lock_released]
         return OperationInterrupted(
             f"kamal {operation} was interrupted{released}.\n{self.story()}", self.result(operation, started)
         )
