@@ -23,7 +23,7 @@ Item = TypeVar("Item")
 Value = TypeVar("Value")
 
 # seconds the work running when an interrupt came is given to end (its commands were hung up)
-GRACE = 2.0
+GRACE = 1.0
 
 
 class Stop(Exception):

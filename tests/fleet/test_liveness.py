@@ -346,3 +346,37 @@ def _program(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+def test_sigterm_with_the_primary_silent_exits_in_time_and_says_the_lock_stays(
+    project: Path, fleet_control: Fleet, fleet: FleetInfo
+) -> None:
+    """The default liveness rule (45 s) cannot help here: the release is given 2.5 s after an interrupt."""
+    _, target = versions(fleet)
+    session = Session(root=project)
+    cli = Cli(project, "redeploy", "--skip-push", "--version", target, "--yes")
+    try:
+        cli.wait_for(b"docker run", timeout=120)
+        with silenced(fleet_control, "h1") as drop:
+            drop()
+            took = cli.terminate()
+        stderr = cli.stderr()
+        assert took < 5, took
+        assert "Traceback" not in stderr + cli.stdout(), stderr
+        assert cli.process.returncode == 128 + signal.SIGTERM, stderr
+        assert "was interrupted; the deploy lock could not be released" in stderr, stderr
+        for ip in fleet.host_ips:
+            assert f"  {ip}: " in stderr, stderr
+        assert "kamal lock release" in cli.stdout(), cli.stdout()[-2000:]
+    finally:
+        if cli.process.poll() is None:
+            cli.process.kill()
+        run(session, ("lock", "release"), {})  # h1 answers again: the lock this deploy took goes
+        session.close()
+    session = Session(root=project)
+    try:
+        again = run(session, REDEPLOY, {"skip_push": True}, version=target)
+        assert again.ok, str(again)
+        assert_intact(session, fleet, target)
+    finally:
+        session.close()
