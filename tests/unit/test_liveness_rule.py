@@ -70,19 +70,19 @@ def test_a_silent_transport_is_lost_after_interval_times_count() -> None:
     rule.close()
     assert lost and lost[0][0] == "h3"
     assert "lost: no answer" in lost[0][1] and "keepalive_count_max 3" in lost[0][1]
-    assert 0.55 <= took < 1.5, took
+    assert 0.55 <= took < 3, took
     assert silent.sent.count("probe") >= 2  # asked every interval of silence
 
 
 def test_a_transport_that_answers_stays_and_its_answers_stay_ours() -> None:
     lost: list[str] = []
-    rule = Liveness(0.1, 2, lambda host, transport, why: lost.append(host))
+    rule = Liveness(0.3, 3, lambda host, transport, why: lost.append(host))  # margins for a busy machine
     answering = StandIn(answers=True)
     rule.watch("h1", answering)
-    time.sleep(1.0)
+    time.sleep(1.5)
     assert answering.global_request("tcpip-forward") == "tcpip-forward"  # through the rule's wrapper
     rule.close()
     assert lost == []
-    assert answering.sent.count("probe") >= 3
+    assert answering.sent.count("probe") >= 2
     # paramiko saw the answer to its own request, never one to a probe
     assert answering.replies == ["success:tcpip-forward"]
