@@ -52,6 +52,7 @@ class Command:
     hidden: bool = False  # Kamal's `hide: true`: accepted, not listed
     confirm: bool = True  # changes hosts or local files: accepts -y/--yes
     extra: bool = False  # a kamal_nb addition, not a Kamal 2.12 command
+    more: str = ""  # said after `help` in the command's own help only (not in the list of commands)
 
 
 def _flag(*flags: str, help: str, dest: str | None = None, hidden: bool = False) -> Opt:
@@ -97,6 +98,12 @@ _REVEAL = _flag(
 _NAME = Arg("name", "Accessory name (all: every accessory)")
 _ONE_NAME = Arg("name", "Accessory name")
 _CMD = Arg("cmd", "The command to run (quote it to keep it one word)", rest=True)
+
+
+CONFIG_LOADS_LOCALLY = (
+    "No host is contacted. Loading the config renders the ERB in deploy.yml on this machine, as Kamal "
+    "does: commands in it (backticks, %x(), system) run locally, with your environment."
+)
 
 
 def _ro(name: str, help: str, **extra: Any) -> Command:
@@ -442,7 +449,7 @@ TREE = _cmd(
         _cmd("rollback", "Rollback app to VERSION", args=(Arg("version", "The version to roll back to"),)),
         _ro("details", "Show details about all containers"),
         _ro("audit", "Show audit log from servers"),
-        _ro("config", "Show combined config (secrets redacted)"),
+        _ro("config", "Show combined config (secrets redacted)", more=CONFIG_LOADS_LOCALLY),
         _ro(
             "docs",
             "Show Kamal configuration documentation",

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from kamal_nb.cli_commands import CONFIG_LOADS_LOCALLY
 from kamal_nb.commands.quoting import escape_shell_value
 from kamal_nb.config.errors import ConfigError
 from kamal_nb.config.frozen import thaw
@@ -25,7 +26,9 @@ REDACTED = "[REDACTED]"
 
 def add_config_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "config", help="Show combined config (secrets redacted)", description="Show combined config."
+        "config",
+        help="Show combined config (secrets redacted)",
+        description=f"Show combined config. {CONFIG_LOADS_LOCALLY}",
     )
     parser.add_argument("-c", "--config-file", default=DEFAULT_CONFIG_FILE, help="Path to config file")
     parser.add_argument(

@@ -196,7 +196,8 @@ def _add_commands(parser: KamalArgumentParser, group: Command, path: tuple[str, 
     sub = parser.add_subparsers(dest=f"_command_{len(path)}", metavar="COMMAND", parser_class=KamalArgumentParser)
     visible: list[str] = []
     for command in group.subcommands:
-        kwargs: dict[str, Any] = {"description": command.help, "add_help": False, "allow_abbrev": False}
+        description = f"{command.help}. {command.more}" if command.more else command.help
+        kwargs: dict[str, Any] = {"description": description, "add_help": False, "allow_abbrev": False}
         if not command.hidden:
             kwargs["help"] = command.help
             visible.append(command.name)

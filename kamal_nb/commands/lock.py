@@ -30,6 +30,11 @@ class Lock(Base):
             pipe(cmd("cat", self.lock_details_file), cmd("base64", "-d")),
         )
 
+    def directory_age(self) -> Command:
+        """kamal_nb's own read (not Kamal's): the host's time and the lock directory's, in seconds
+        since the epoch (one a line), to tell the age of a lock whose details cannot be read."""
+        return combine(cmd("date", "+%s"), cmd("stat", "-c", "%Y", self.lock_dir))
+
     def ensure_locks_directory(self) -> Command:
         # Kamal 2.12 still has this method, but the `locks_dir` it uses no longer exists (a 1.x
         # leftover), so calling it raises NameError there: refuse too rather than invent a path.

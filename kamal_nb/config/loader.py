@@ -20,6 +20,7 @@ from kamal_nb.config.secrets import DEFAULT_SECRETS_PATH, Secrets
 from kamal_nb.config.validation import ValidationError
 from kamal_nb.redaction import register_public
 from kamal_nb.ruby import erb
+from kamal_nb.ruby.file_size import CONFIG_FILE_LIMIT, check_file_size
 from kamal_nb.ruby.psych_yaml import load as load_yaml
 from kamal_nb.ruby.values import RubySymbol, deep_merge, ruby_to_s
 
@@ -89,6 +90,7 @@ def load_raw_config(files: list[Path], *, environment: Mapping[str, str], cwd: s
 def _load_file(file: Path, *, environment: Mapping[str, str], cwd: str) -> dict[object, object]:
     if not file.is_file():
         raise ConfigError(f"Configuration file not found in {file}", kamal_class="RuntimeError")
+    check_file_size(file, CONFIG_FILE_LIMIT, kind="configuration file", display_path=str(file))
     try:
         template = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

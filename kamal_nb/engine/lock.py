@@ -35,13 +35,44 @@ class LockError(OperationError):
 
 @dataclass(frozen=True)
 class LockStatus:
-    """The details file of a held lock: `Locked by: NAME at TIME / Version: V / Message: M`."""
+    """The details file of a held lock: `Locked by: NAME at TIME / Version: V / Message: M`; or a
+    broken lock (`broken`): the directory is there but its details file is missing, empty or
+    unreadable (an acquire cut short, e.g. by a full disk), and nobody is named as its holder."""
 
     text: str
     holder: str
     locked_at: str
     version: str
     message: str
+    broken: bool = False
+    age_seconds: int | None = None  # a broken lock's: the age of its directory
+
+    @staticmethod
+    def names_a_holder(text: str) -> bool:
+        """Whether decoded details are a lock's (Kamal always writes `Locked by: ...` first)."""
+        return any(line.startswith("Locked by: ") for line in text.split("\n"))
+
+    @property
+    def being_taken(self) -> bool:
+        """A broken lock younger than `TAKING_SECONDS`: most likely an acquire between its `mkdir`
+        and the write of its details (another deploy starting), not a half-made lock."""
+        return self.broken and self.age_seconds is not None and self.age_seconds < TAKING_SECONDS
+
+    @classmethod
+    def broken_lock(cls, lock_dir: str, age_seconds: int | None) -> LockStatus:
+        age = f"made {_format_seconds(age_seconds)} ago" if age_seconds is not None else "of unknown age"
+        if age_seconds is not None and age_seconds < TAKING_SECONDS:
+            text = (
+                f"Deploy lock being taken: {lock_dir} was {age} and its details file is not written yet "
+                "(another deploy is probably starting); if it stays so, it is a broken lock: `kamal lock status`"
+            )
+            return cls(text, "", "", "", "", broken=True, age_seconds=age_seconds)
+        text = (
+            f"Broken deploy lock: {lock_dir} exists but its details file is missing, empty or unreadable "
+            f"({age}; a lock acquire cut short, e.g. by a full disk). Nobody holds it: if no deploy is running, "
+            "clear it with `kamal lock release`"
+        )
+        return cls(text, "", "", "", "", broken=True, age_seconds=age_seconds)
 
     @classmethod
     def parse(cls, text: str) -> LockStatus:
@@ -57,7 +88,40 @@ class LockStatus:
                 # a message may span lines: it is the last field
                 fields["message"] = "\n".join([line.removeprefix("Message: "), *lines[index + 1 :]])
                 break
-        return cls(text.strip("\n"), **fields)
+        return cls(text.strip("\n"), fields["holder"], fields["locked_at"], fields["version"], fields["message"])
+
+
+TAKING_SECONDS = 30  # an acquire's mkdir and details write come in one command: far less apart
+
+
+def _format_seconds(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def lock_state(lock: Lock, code: int, out: str, err: str) -> str:
+    """What `Lock.status()` answered: "held", "none", "broken" (the directory is there, its details
+    are not a lock's) or "error" (the directory could not be read)."""
+    if code == 0:
+        return "held" if LockStatus.names_a_holder(out) else "broken"
+    # `stat DIR && cat DIR/details | base64 -d`: once the stat passed, a failure is the details'
+    if lock.lock_details_file in err or "base64" in err:
+        return "broken"
+    return "none" if "No such file or directory" in err else "error"
+
+
+def directory_age(out: str) -> int | None:
+    """The age in seconds from `Lock.directory_age()`'s answer (host time, then directory time)."""
+    try:
+        now, made = (int(line) for line in out.split())
+    except ValueError:
+        return None
+    return max(0, now - made)
 
 
 def _primary(ctx: Context) -> str:
@@ -90,12 +154,19 @@ def _no_lock_is_an_answer(result: GroupResult, host: str) -> GroupResult:
 def status_result(ctx: Context) -> tuple[LockStatus | None, GroupResult]:
     """Who holds the lock (None when nobody does), and the host result of asking."""
     host = _primary(ctx)
-    result = ctx.runner.run({host: [_lock(ctx).status()]})
+    lock = _lock(ctx)
+    result = ctx.runner.run({host: [lock.status()]})
     code, out, err = _single(result, host)
-    if code == 0:
+    state = lock_state(lock, code, out, err)
+    if state == "held":
         return LockStatus.parse(out), result
-    if "No such file or directory" in err:
+    if state == "none":
         return None, _no_lock_is_an_answer(result, host)
+    if state == "broken":
+        age = ctx.runner.run({host: [lock.directory_age()]})[host]
+        answered = age.error is None and age.commands and age.commands[-1].exit_code == 0
+        seconds = directory_age(age.commands[-1].stdout) if answered else None
+        return LockStatus.broken_lock(lock.lock_dir, seconds), _no_lock_is_an_answer(result, host)
     raise LockError(f"reading the deploy lock on {host} failed: {err.strip() or f'exit {code}'}")
 
 
@@ -153,12 +224,16 @@ def _acquire_automatic(ctx: Context, ensure_run_directory: bool = True) -> None:
     while not try_acquire(ctx, AUTOMATIC_MESSAGE):
         if not checked_holder:
             holder = read_status(ctx)
+            if holder is not None and holder.broken:
+                if not holder.being_taken:  # a half-made lock: nobody will release it
+                    raise LockError("Deploy lock found. Run 'kamal lock help' for more information", holder)
             # a lock somebody took by hand is not going away by itself: do not wait for it
-            if holder is not None and AUTOMATIC_MESSAGE not in holder.text:
+            elif holder is not None and AUTOMATIC_MESSAGE not in holder.text:
                 raise LockError(
                     "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information", holder
                 )
-            checked_holder = True
+            # a lock being taken is looked at again on the next try, once its details are written
+            checked_holder = holder is None or not holder.broken
         if time.monotonic() + options.lock_wait_interval > deadline:
             raise LockError("Timed out waiting for deploy lock", read_status(ctx))
         time.sleep(options.lock_wait_interval)

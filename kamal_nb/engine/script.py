@@ -48,7 +48,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kamal_nb.commands import Command, Lock, Server
@@ -342,7 +342,12 @@ def plan_script(ctx: Context, script: Script) -> Plan:
             if isinstance(action, Tell | OnFailure):
                 continue
             if isinstance(action, Poll):
-                steps.append(PlannedStep(host, action.step, role=action.role, note=_join(condition, action.note)))
+                last = steps[-1] if steps else None
+                if last is not None and last.host == host and str(last.step) == str(action.step):
+                    # asked first in the round trip before it: one line, "then polled"
+                    steps[-1] = replace(last, note=_join(last.note, f"then {action.note}" if action.note else None))
+                else:
+                    steps.append(PlannedStep(host, action.step, role=action.role, note=_join(condition, action.note)))
                 continue
             note = _join(condition, action.note)
             for step in steps_of(action.step if isinstance(action, Do) else action.shown):

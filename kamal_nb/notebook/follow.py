@@ -147,17 +147,25 @@ def _pre(lines: Iterator[str] | Any) -> str:
 @contextmanager
 def ui_polling(enabled: bool) -> Iterator[Callable[[], None]]:
     """A function that lets the kernel answer widget events (the stop button) while the cell runs."""
+    kernel = None
     if enabled:
         from IPython import get_ipython
 
         # only a kernel has UI events to answer (an in-process or terminal shell has none)
-        enabled = getattr(get_ipython(), "kernel", None) is not None
-    if enabled:
+        kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is not None and not hasattr(kernel, "do_one_iteration"):
+        # ipykernel 7: jupyter-ui-poll would silently do nothing (kamal_nb.notebook.ui_poll)
+        from kamal_nb.notebook.ui_poll import shell_messages_poller
+
+        with shell_messages_poller(kernel) as poll_shell:
+            yield poll_shell or (lambda: None)
+        return
+    if kernel is not None:
         try:
             from jupyter_ui_poll import ui_events
         except ImportError:
-            enabled = False
-    if not enabled:
+            kernel = None
+    if kernel is None:
         yield lambda: None
         return
     with ui_events() as poll:

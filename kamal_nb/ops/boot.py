@@ -8,11 +8,11 @@ For each boot group (`boot.limit`, primary-role hosts first): hook pre-app-boot,
 1. read: the running versions (for `stale_containers --stop`), the current version, whether a
    container already has the new version's name; `mkdir -p` the env directory (a caller may have
    read these already, in a round trip of its own: `BootRun.read_before`);
-2. stop stale containers; rename a clashing container to `<v>_replaced_<hex16>` (audited);
+2. stop stale containers (but the one kamal-proxy routes to, kept until step 5); rename a clashing container to `<v>_replaced_<hex16>` (audited);
 3. roles other than the primary one wait at the barrier for the first healthy primary container;
 4. upload the role's env file (0600); audit, `docker run`, then `kamal-proxy deploy` (which waits
    for the health check; its end opens the barrier) or poll the container until running/healthy;
-5. stop the old version (and clean up assets and error pages).
+5. stop the old version (and clean up assets and error pages), and a stale container kept in 2.
 
 On failure the new container is stopped (after its logs are fetched, for the primary role) and the
 old one keeps serving. After all groups: audit and `docker tag <image> <repo>:latest` on every host.
@@ -49,6 +49,7 @@ from kamal_nb.ops.script import (
     plan_script,
     register_script,
 )
+from kamal_nb.ops.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.session import Context
 
 RUNNING = "<running version>"
@@ -100,6 +101,8 @@ class _Lane:
         if self.run.stale:
             note = "running versions: all but the current are stale"
             reads.append(self._do(app.list_versions(), tolerate=True, capture=key(self.name, "versions"), note=note))
+            if self.role.running_proxy:
+                reads += serving_reads(app, self.name)
         note = "the current version, stopped at the end"
         reads.append(
             self._do(app.current_running_version(), tolerate=True, capture=key(self.name, "running"), note=note)
@@ -129,6 +132,15 @@ class _Lane:
         versions = answer(answers, self.host, key(self.name, "versions")).split("\n")
         return [v for v in versions if v and v != running]
 
+    def kept(self, answers: Answers) -> list[str]:
+        """The stale versions not stopped before the new one is healthy: the one kamal-proxy routes to."""
+        serving = serving_version(answers, self.host, self.app) if self.role.running_proxy else None
+        return [v for v in self.stale(answers) if v == serving]
+
+    def stopped_stale(self, answers: Answers) -> list[str]:
+        kept = self.kept(answers)
+        return [v for v in self.stale(answers) if v not in kept]
+
     def clash(self, answers: Answers) -> bool:
         return bool(answer(answers, self.host, key(self.name, "clash")))
 
@@ -156,10 +168,11 @@ class _Lane:
             actions.append(
                 Later(
                     app.stop(version=STALE),
-                    lambda answers, host: [app.stop(version=v) for v in self.stale(answers)],
+                    lambda answers, host: [app.stop(version=v) for v in self.stopped_stale(answers)],
                     role=self.name,
                     tolerate=True,
-                    note="for each running version but the current one",
+                    note="for each running version but the current one"
+                    + (f", {KEPT_NOTE}" if self.role.running_proxy else ""),
                 )
             )
         note = f"only if a container {version} exists"
@@ -186,8 +199,10 @@ class _Lane:
     def tell(self) -> Tell:
         def say(answers: Answers, host: str) -> list[str]:
             lines = [
-                f"{host}: Stopping stale container for role {self.name} with version {v}" for v in self.stale(answers)
+                f"{host}: Stopping stale container for role {self.name} with version {v}"
+                for v in self.stopped_stale(answers)
             ]
+            lines += [kept_line(host, self.name, v) for v in self.kept(answers)]
             if self.clash(answers):
                 lines.append(
                     f"{host}: Renaming container {self.run.version} to {self.renamed()} as already deployed on {host}"
@@ -256,10 +271,9 @@ class _Lane:
 
         def cleanups(answers: Answers, host: str) -> list[Command]:
             old = self.old(answers)
-            if not old:
-                return []
-            commands = [app.stop(version=old)]
-            return commands
+            commands = [app.stop(version=old)] if old else []
+            # the new version is healthy behind the proxy now: the stale one it replaced can go
+            return commands + [app.stop(version=v) for v in self.kept(answers)]
 
         def tidy(answers: Answers, host: str) -> list[Command]:
             if not self.old(answers):
@@ -271,7 +285,11 @@ class _Lane:
                 commands.append(app.clean_up_error_pages())
             return commands
 
-        note = "only if a version was running"
+        note = "only if a version was running" + (
+            "; and the stale container kamal-proxy routed to, if one was kept"
+            if self.run.stale and self.role.running_proxy
+            else ""
+        )
         tidy_shown: list[Command] = []
         if self.role.assets:
             tidy_shown.append(app.clean_up_assets())
@@ -279,7 +297,7 @@ class _Lane:
             tidy_shown.append(app.clean_up_error_pages())
         return [
             Later(app.stop(version=RUNNING), cleanups, role=self.name, tolerate=True, note=note),
-            Later(tidy_shown, tidy, role=self.name, note=note),
+            Later(tidy_shown, tidy, role=self.name, note="only if a version was running"),
         ]
 
     def actions(self) -> list[Action]:

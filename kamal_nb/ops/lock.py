@@ -13,8 +13,10 @@ from kamal_nb.engine.lock import (
     LockError,
     LockStatus,
     automatic_acquire,
+    directory_age,
     holding,
     lock_held_elsewhere,
+    lock_state,
     read_status,
     refused,
     release_lock,
@@ -25,7 +27,18 @@ from kamal_nb.engine.lock import (
 from kamal_nb.ops import lock_guard
 from kamal_nb.ops.arguments import LockArguments, NoArguments, ReleaseArguments
 from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.script import Answers, Do, Gate, Phase, Script, Verdict, answer, answered_ok, register_script
+from kamal_nb.ops.script import (
+    Answers,
+    Do,
+    Gate,
+    Later,
+    Phase,
+    Script,
+    Verdict,
+    answer,
+    answered_ok,
+    register_script,
+)
 from kamal_nb.ops.session import Context
 
 NO_LOCK = "No such file or directory"  # what `cat`/`rm` of the lock say when nobody holds it
@@ -52,22 +65,57 @@ def _primary(ctx: Context) -> str:
     return str(host)
 
 
-def _held(answers: Answers, host: str) -> LockStatus | None:
-    return LockStatus.parse(answer(answers, host, "status")) if answered_ok(answers, host, "status") else None
+def _state(ctx: Context, answers: Answers, host: str) -> str:
+    """ "held", "none", "broken" or "error" (see `lock_state`); "none" when the status was not read."""
+    result = answers.get(host, {}).get("status")
+    if result is None:
+        return "none"
+    return lock_state(Lock(ctx.config), result.exit_code, result.stdout, result.stderr)
+
+
+def _held(ctx: Context, answers: Answers, host: str) -> LockStatus | None:
+    state = _state(ctx, answers, host)
+    if state == "held":
+        return LockStatus.parse(answers[host]["status"].stdout)
+    if state == "broken":
+        age = directory_age(answer(answers, host, "age")) if answered_ok(answers, host, "age") else None
+        return LockStatus.broken_lock(Lock(ctx.config).lock_dir, age)
+    return None
+
+
+def _status_reads(ctx: Context, host: str, note: str | None = None) -> tuple[Phase, Phase]:
+    """The lock's details, then (only for a broken lock, whose details name no holder and no time)
+    the age of its directory."""
+    lock = Lock(ctx.config)
+    read = Do(lock.status(), tolerate=True, capture="status", answer=True, note=note)
+    age = Later(
+        lock.directory_age(),
+        lambda answers, h: lock.directory_age() if _state(ctx, answers, h) == "broken" else None,
+        tolerate=True,
+        capture="age",
+        note="only for a broken lock (its details file missing, empty or unreadable): its directory's age",
+    )
+    return Phase({host: (read,)}), Phase({host: (age,)})
+
+
+def _unreadable(ctx: Context, answers: Answers, host: str) -> Verdict | None:
+    if _state(ctx, answers, host) != "error":
+        return None
+    result = answers[host]["status"]
+    return Verdict(failed={host: f"reading the deploy lock on {host} failed: {result.stderr.strip() or 'no answer'}"})
 
 
 def _status(ctx: Context, args: NoArguments) -> Script:
     host = _primary(ctx)
-    read = Do(Lock(ctx.config).status(), tolerate=NO_LOCK, capture="status", answer=True)
 
     def say(answers: Answers) -> Verdict:
-        held = _held(answers, host)
-        return Verdict(message=held.text if held else "There is no deploy lock")
+        held = _held(ctx, answers, host)
+        return _unreadable(ctx, answers, host) or Verdict(message=held.text if held else "There is no deploy lock")
 
     return Script(
         "lock status",
-        (Phase({host: (read,)}), Gate(say, "says who holds it")),
-        conclude=lambda a, finished: _held(a, host),
+        (*_status_reads(ctx, host), Gate(say, "says who holds it")),
+        conclude=lambda a, finished: _held(ctx, a, host),
     )
 
 
@@ -97,40 +145,60 @@ def _acquire(ctx: Context, args: LockArguments) -> Script:
         Phase({host: (Do(lock.status(), capture="status", note="the lock as taken"),)}),
         Gate(say, "says who holds it now"),
     )
-    return Script("lock acquire", items, conclude=lambda a, finished: _held(a, host))
+    return Script("lock acquire", items, conclude=lambda a, finished: _held(ctx, a, host))
 
 
 def _release(ctx: Context, args: ReleaseArguments) -> Script:
     host = _primary(ctx)
-    release = Do(Lock(ctx.config).release(), tolerate=NO_LOCK, capture="release", answer=True)
+    lock = Lock(ctx.config)
+    release = Do(lock.release(), tolerate=NO_LOCK, capture="release", answer=True)
+    # Kamal's release removes the details file first: a broken lock whose details file was never
+    # made would stay forever, so its directory alone is removed then (gone already: no lock)
+    directory = Later(
+        lock.remove_directory(lock.lock_dir),
+        lambda answers, h: None if answered_ok(answers, h, "release") else lock.remove_directory(lock.lock_dir),
+        tolerate=NO_LOCK,
+        capture="directory",
+        note="only if there was no details file: a broken lock's directory",
+    )
     guard: tuple[Phase | Gate, ...] = ()
     if args.older_than:
         guard = _age_guard(ctx, host, lock_guard.parse_age(args.older_than))
 
     def say(answers: Answers) -> Verdict:
-        released = answered_ok(answers, host, "release")
-        return Verdict(message="Released the deploy lock" if released else "There is no deploy lock")
+        if answered_ok(answers, host, "release"):
+            return Verdict(message="Released the deploy lock")
+        if answered_ok(answers, host, "directory"):
+            return Verdict(message="Released the broken deploy lock (it had no details file)")
+        return Verdict(message="There is no deploy lock")
 
-    items = (*guard, Phase({host: (release,)}), Gate(say, "says whether there was a lock"))
-    return Script("lock release", items, conclude=lambda a, finished: _held(a, host))
+    items = (*guard, Phase({host: (release,)}), Phase({host: (directory,)}), Gate(say, "says whether there was a lock"))
+    return Script("lock release", items, conclude=lambda a, finished: _held(ctx, a, host))
 
 
 def _age_guard(ctx: Context, host: str, limit: datetime.timedelta) -> tuple[Phase | Gate, ...]:
     """kamal_nb's `--older-than`: who holds the lock is said first, and a lock younger than `limit`
     (a deploy may still be running) is left alone."""
-    read = Do(Lock(ctx.config).status(), tolerate=NO_LOCK, capture="status", note="who holds it, since when")
+    reads = _status_reads(ctx, host, note="who holds it, since when")
 
     def old_enough(answers: Answers) -> Verdict:
-        held = _held(answers, host)
+        unreadable = _unreadable(ctx, answers, host)
+        if unreadable is not None:
+            return unreadable
+        held = _held(ctx, answers, host)
         if held is None:
             return Verdict()
-        age = lock_guard.age_of(held.locked_at, ctx.session.clock())
-        said = lock_guard.describe(held.holder, held.locked_at, held.message, age)
+        if held.broken:
+            age = datetime.timedelta(seconds=held.age_seconds) if held.age_seconds is not None else None
+            said = held.text
+        else:
+            age = lock_guard.age_of(held.locked_at, ctx.session.clock())
+            said = lock_guard.describe(held.holder, held.locked_at, held.message, age)
         if age is None or age < limit:
             raise Refused(f"{said}; not released: it is not older than {lock_guard.format_age(limit)} (--older-than)")
         return Verdict(message=said)
 
-    return (Phase({host: (read,)}), Gate(old_enough, f"releases only a lock older than {lock_guard.format_age(limit)}"))
+    return (*reads, Gate(old_enough, f"releases only a lock older than {lock_guard.format_age(limit)}"))
 
 
 register_script(("lock", "status"), "Report lock status", mutating=False, build=_status, arguments=NoArguments)

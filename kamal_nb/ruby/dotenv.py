@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kamal_nb.ruby.errors import ConfigError
+from kamal_nb.ruby.file_size import SECRETS_FILE_LIMIT, check_file_size
 from kamal_nb.ruby.runtime import RubyError, chomp, run_backtick, shellsplit, strip
 from kamal_nb.ruby.strings import inspect
 
@@ -67,7 +68,9 @@ InlineKamal = Callable[[list[str]], str]
 
 
 def read_dotenv_text(path: Path, *, display_path: str) -> str:
-    """The file's text as dotenv reads it: UTF-8, BOM dropped, CRLF/CR turned into LF."""
+    """The file's text as dotenv reads it: UTF-8, BOM dropped, CRLF/CR turned into LF (a file over
+    the secrets file size limit is refused before it is read)."""
+    check_file_size(path, SECRETS_FILE_LIMIT, kind="secrets file", display_path=display_path)
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]

@@ -213,11 +213,13 @@ def execute(
     timeout: float = 600,
     cwd: Path | str | None = None,
     allow_errors: bool = False,
+    kernel_log: Path | None = None,
 ) -> Any:
     """Run a notebook in a fresh kernel (nbclient) and return it executed, widget state included.
 
     A failing cell raises nbclient's CellExecutionError unless ``allow_errors``; the error's
     ``notebook`` attribute is the notebook executed up to the failure, its outputs included.
+    ``kernel_log``: the kernel process's own stderr is appended there instead of the terminal's.
     """
     from nbclient import NotebookClient
 
@@ -234,7 +236,11 @@ def execute(
         resources={"metadata": {"path": str(cwd or Path(path).resolve().parent)}},
     )
     try:
-        client.execute()
+        if kernel_log is None:
+            client.execute()
+        else:
+            with kernel_log.open("a") as log:
+                client.execute(stderr=log)
     except Exception as error:
         error.notebook = nb  # type: ignore[attr-defined]
         raise

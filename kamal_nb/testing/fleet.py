@@ -10,6 +10,9 @@ holds the local build engine, and a docker registry with a login listens on the 
     python -m kamal_nb.testing.fleet down       # stop everything this fleet started
     python -m kamal_nb.testing.fleet status     # show the recorded layout
 
+``KAMAL_NB_FLEET_NUMBER=N`` (0-9) works on a fleet of that number's own (``numbered_fleet``), beside
+the default one: what ``./dev demo`` runs on when several run side by side (tests, helpers).
+
 Needs root, Linux namespaces and Debian's docker.io, openssh-server, docker-registry and
 busybox-static (installed when missing). There is no Docker Hub here: every image is built from a
 busybox root filesystem imported with ``docker import``, so no engine ever reaches for a pull it
@@ -54,6 +57,7 @@ __all__ = [
     "FleetInfo",
     "log",
     "missing_requirements",
+    "numbered_fleet",
     "pid_alive",
     "run",
     "show",
@@ -558,6 +562,19 @@ class Fleet:
         return sorted((t for t in targets if t.startswith(f"{self.base}/")), key=len, reverse=True)
 
 
+def numbered_fleet(base: Path | str | None = None, number: str | None = None) -> Fleet:
+    """The fleet ``./dev`` works on: the default one (10.200.0.0/24, ``./.fleet``), or with
+    ``KAMAL_NB_FLEET_NUMBER=N`` (0-9) fleet N: 10.22N.0.0/24, names ``dN-``, ``./.fleet/demoN``.
+    (The test suite's fleets are 10.201.0.0/24 and 10.21N.0.0/24: a numbered fleet never meets them.)"""
+    number = os.environ.get("KAMAL_NB_FLEET_NUMBER", "") if number is None else number
+    if not number:
+        return Fleet(base)
+    if not (number.isdigit() and len(number) == 1):
+        raise FleetError(f"KAMAL_NB_FLEET_NUMBER={number!r}: a fleet number is one digit, 0 to 9")
+    default_base = os.environ.get("KAMAL_NB_FLEET_BASE") or Path.cwd() / ".fleet" / f"demo{number}"
+    return Fleet(base or default_base, prefix=f"d{number}-", bridge=f"d{number}br0", subnet=f"10.22{number}.0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kamal_nb.testing.fleet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="where the fleet keeps its files (default: ./.fleet or $KAMAL_NB_FLEET_BASE)")
@@ -569,8 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("show", help="reach every host over SSH and show what it runs, as a table")
     sub.add_parser("install", help="install the Debian packages the fleet needs, when missing")
     args = parser.parse_args(argv)
-    fleet = Fleet(args.base)
     try:
+        fleet = numbered_fleet(args.base)
         if args.command == "up":
             info = fleet.up(args.hosts)
             print(json.dumps(asdict(info), indent=2))

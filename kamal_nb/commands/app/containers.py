@@ -15,6 +15,11 @@ class Containers(AppBase):
     def list_container_names(self) -> Command:
         return cmd(self.list_containers(), "--format", "'{{ .Names }}'")
 
+    def list_container_ids(self) -> Command:
+        """kamal_nb's own read (not Kamal's): each running container's short id and name, to tell
+        which one kamal-proxy's target (``<container id>:<port>``) is."""
+        return docker("ps", self._container_filter_args(), "--format", "'{{.ID}} {{.Names}}'")
+
     def remove_container(self, *, version: str) -> Command:
         return pipe(
             self.container_id_for(container_name=self.container_name(version)), xargs(docker("container", "rm"))

@@ -21,6 +21,10 @@ class ProxyPart(AppBase):
     def remove(self) -> Command:
         return self._proxy_exec("remove", self.role.container_prefix)
 
+    def routes(self) -> Command:
+        """kamal_nb's own read (not Kamal's): kamal-proxy's table of services and their targets."""
+        return self._proxy_exec("list")
+
     def live(self) -> Command:
         return self._proxy_exec("resume", self.role.container_prefix)
 
