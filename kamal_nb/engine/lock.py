@@ -311,7 +311,7 @@ def _release_within(ctx: Context, seconds: float) -> None:
 def _primary_lost(ctx: Context) -> str | None:
     """Why the primary was declared lost by the SSH liveness rule during this run (None: it was not)."""
     primary = ctx.selection.primary_host
-    lost = getattr(ctx.runner.pool, "lost", None)
+    lost = getattr(getattr(ctx.runner, "pool", None), "lost", None)  # SSH pools say; others cannot lose a host
     return lost(str(primary)) if lost is not None and primary is not None else None
 
 

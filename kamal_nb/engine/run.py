@@ -316,7 +316,7 @@ class _Interpreter:
                 workers=self.ctx.runner.settings.max_parallel,
                 cancel=self.rec.cancelled,
                 name="kamal-nb-op",
-                on_interrupt=self.ctx.runner.abort,
+                on_interrupt=getattr(self.ctx.runner, "abort", None),  # a stand-in runner may have none
             )
         finally:
             # a host's time in the phase: until its last lane ended
