@@ -112,6 +112,7 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     ctx = session.context(invocation.options())
     view = TextView(out, quiet=ctx.options.quiet, verbose=ctx.options.verbose)
     unsubscribe = session.events.subscribe(view)
+    signals = _Signals()
     try:
         from kamal_nb.ops.follow import streams
 
@@ -120,9 +121,14 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
         outcome = catalog.attempt(
             ctx, invocation.path, dict(invocation.args), yes=invocation.yes, plan_only=invocation.plan
         )
+    except KeyboardInterrupt as interrupt:
+        signals.ending()
+        unsubscribe()  # no more live lines under the account
+        return _interrupted(interrupt, name, signals.received, out=out, err=err)
     finally:
         unsubscribe()
         session.close()
+        signals.restore()
     failure = outcome.failure
     if failure is not None:
         return _report(failure, name, out=out, err=err)
@@ -156,6 +162,62 @@ def _follow(ctx: Context, invocation: cli_tree.Invocation, *, out: TextIO, err: 
         return _report(failure, f"kamal-nb {invocation.name}", out=out, err=err)
     err.write(followed.summary() + "\n")
     return 0 if followed.ok else 1
+
+
+class _Signals:
+    """SIGTERM (what a CI job's cancel sends) does what Ctrl-C does: a KeyboardInterrupt in the main
+    thread, which hangs up the running commands and releases the lock the operation took. Once the
+    operation has stopped, another signal ends the process at once, without a traceback."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.received = signal.SIGINT
+        self._previous: dict[int, object] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals are the main thread's (an in-process caller on another thread)
+        for which in (signal.SIGINT, signal.SIGTERM):
+            self._previous[which] = signal.signal(which, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: object) -> None:
+        import signal
+
+        self.received = signal.Signals(signum)
+        raise KeyboardInterrupt
+
+    def ending(self) -> None:
+        import signal
+
+        for which in self._previous:
+            signal.signal(which, _exit_now)
+
+    def restore(self) -> None:
+        import signal
+
+        for which, handler in self._previous.items():
+            signal.signal(which, handler)  # type: ignore[arg-type]  # what signal.signal returned
+        self._previous = {}
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    import os
+
+    os._exit(128 + signum)
+
+
+def _interrupted(interrupt: KeyboardInterrupt, name: str, signum: int, *, out: TextIO, err: TextIO) -> int:
+    """An operation stopped by Ctrl-C or SIGTERM: the per-host account, one line, 128 + the signal."""
+    from kamal_nb.engine.record import OperationInterrupted
+
+    out.flush()
+    if isinstance(interrupt, OperationInterrupted):
+        out.write(f"{interrupt.result}\n")
+        err.write(f"{name}: {interrupt}\n")
+    else:
+        err.write(f"{name}: interrupted\n")
+    err.flush()
+    return 128 + int(signum)
 
 
 def _report(failure: Failure, name: str, *, out: TextIO, err: TextIO) -> int:

@@ -279,4 +279,69 @@ def holding(
         yield
     finally:
         ctx.holding_lock = False
-        release_lock(ctx)
+        release_held(ctx, rec)
+
+
+# After an interrupt the lock's release gets this long: a primary that does not answer must not
+# keep the process from stopping (the release goes on in the background while the process lives).
+INTERRUPTED_RELEASE_WAIT = 2.5
+
+
+def _release_within(ctx: Context, seconds: float) -> None:
+    import threading
+
+    outcome: list[BaseException | None] = []
+
+    def release() -> None:
+        try:
+            release_lock(ctx)
+            outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=release, name="kamal-nb-release", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise LockError(f"deploy lock on {_primary(ctx)}: no answer within {seconds:g}s of the interrupt")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+def _primary_lost(ctx: Context) -> str | None:
+    """Why the primary was declared lost by the SSH liveness rule during this run (None: it was not)."""
+    primary = ctx.selection.primary_host
+    lost = getattr(getattr(ctx.runner, "pool", None), "lost", None)  # SSH pools say; others cannot lose a host
+    return lost(str(primary)) if lost is not None and primary is not None else None
+
+
+def release_held(ctx: Context, rec: Recorder | None) -> None:
+    """Release the lock this operation took. A failure to release it (the primary lost, say) is
+    added to the operation's record (a message, and the primary's failure), never raised over the
+    per-host report; without a record it is raised, as a note on the error under way if any."""
+    import sys
+
+    under_way = sys.exc_info()[1]  # the error ending the operation, if one is
+    try:
+        lost = _primary_lost(ctx)
+        if lost is not None:  # not worth a connect timeout (nor holding up an interrupt) to find out
+            raise LockError(f"deploy lock on {_primary(ctx)}: {lost}")
+        if rec is not None and rec.cancelled.is_set():
+            _release_within(ctx, INTERRUPTED_RELEASE_WAIT)
+        else:
+            release_lock(ctx)
+    except Exception as error:  # a LockError, or the primary unreachable
+        problem = f"the deploy lock could not be released: {error}"
+        if rec is not None:
+            rec.lock_released = False
+            rec.say(problem + " (run `kamal lock release` once the primary answers)")
+            primary = ctx.selection.primary_host
+            if primary is not None:
+                rec.fail(str(primary), problem)
+            return
+        if under_way is not None:
+            under_way.add_note(problem)
+            return
+        raise
+    if rec is not None:
+        rec.lock_released = True

@@ -46,6 +46,7 @@ class Recorder:
         self.inflight: dict[str, str] = {}  # host -> the command running now (from the events)
         self.answers: dict[str, dict[str, CommandResult]] = {}  # host -> capture name -> answer
         self.lock_taken = False  # this operation took the deploy lock (and so releases it)
+        self.lock_released: bool | None = None  # None: not tried (yet); False: releasing it failed
 
     def capture(self, host: str, key: str, result: CommandResult) -> None:
         with self._lock:
@@ -83,7 +84,13 @@ class Recorder:
 
     def interrupted(self, operation: str, started: float) -> OperationInterrupted:
         """The interrupt, saying host by host what had been done and what was running."""
-        released = "; the deploy lock was released" if self.lock_taken else ""
+        released = ""
+        if self.lock_taken:
+            released = {
+                True: "; the deploy lock was released",
+                False: "; the deploy lock could not be released",
+                None: "; the deploy lock may still be held (its release was interrupted): see `kamal lock status`",
+            }[self.lock_released]
         return OperationInterrupted(
             f"kamal {operation} was interrupted{released}.\n{self.story()}", self.result(operation, started)
         )

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from kamal_nb.commands import Command
 from kamal_nb.engine.context import RunContext as Context
 from kamal_nb.engine.hooks import LOCAL, run_hook
-from kamal_nb.engine.lock import LockError, holding, lock_held_elsewhere, read_status, refused, release_lock
+from kamal_nb.engine.lock import LockError, holding, lock_held_elsewhere, read_status, refused, release_held
 from kamal_nb.engine.record import Interrupted, Recorder, tracking
 from kamal_nb.engine.result import OperationResult
 from kamal_nb.engine.script import (
@@ -49,7 +49,7 @@ from kamal_nb.engine.script import (
     steps_of,
 )
 from kamal_nb.engine.trips import Cmd, round_trip, tolerated
-from kamal_nb.fleet import CommandResult, Finished, Output, Started, Step
+from kamal_nb.fleet import CommandResult, Failed, Finished, GroupResult, HostEvent, Output, Started, Step
 from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.redaction import redact
 
@@ -78,6 +78,46 @@ def run_operation(
             rec.cancelled.set()
             raise rec.interrupted(operation, started) from None
     return rec.result(operation, started, data)
+
+
+def run_steps(ctx: Context, operation: str, execute: Callable[[], GroupResult]) -> OperationResult:
+    """An operation whose steps go out as they stand (`execute` sends them: one runner call); an
+    interrupt says, host by host, which commands had completed and which was hung up."""
+
+    def body(rec: Recorder) -> object:
+        displays: dict[str, str] = {}
+        ended: list[tuple[str, CommandResult | str]] = []  # host, a completed command or why it failed
+
+        def follow(event: HostEvent) -> None:
+            if isinstance(event, Started):
+                displays[event.host] = event.display
+            elif isinstance(event, Finished):
+                command = CommandResult(
+                    event.host, displays.get(event.host, ""), event.exit_code, "", "", event.duration
+                )
+                ended.append((event.host, command))
+            elif isinstance(event, Failed):
+                ended.append((event.host, event.reason))
+
+        unsubscribe = ctx.session.events.subscribe(follow)
+        try:
+            hosts = execute()
+        except KeyboardInterrupt:
+            for host, what in list(ended):
+                if isinstance(what, str):
+                    rec.fail(host, what)
+                else:
+                    rec.add(host, [what])
+            raise
+        finally:
+            unsubscribe()
+        for host, host_result in hosts.items():
+            rec.add(host, host_result.commands, host_result.duration)
+            if host_result.error is not None:
+                rec.fail(host, host_result.error)
+        return None
+
+    return run_operation(ctx, operation, body, check_secrets=False)
 
 
 def run_script(ctx: Context, script: Script) -> OperationResult:
@@ -191,11 +231,11 @@ class _Interpreter:
                 taken = self._taken(item.taken)
         except BaseException:
             if item.taken is not None and self._acquired(item.taken):
-                release_lock(ctx)
+                release_held(ctx, rec)
             raise
         if not ok:  # Kamal reports a failed pull before it ever tries the lock
             if taken:
-                release_lock(ctx)
+                release_held(ctx, rec)
             return False
         with holding(ctx, rec, ensure_run_directory=not item.ensured, acquired=taken):
             return self.section(item.items)
@@ -276,6 +316,7 @@ class _Interpreter:
                 workers=self.ctx.runner.settings.max_parallel,
                 cancel=self.rec.cancelled,
                 name="kamal-nb-op",
+                on_interrupt=getattr(self.ctx.runner, "abort", None),  # a stand-in runner may have none
             )
         finally:
             # a host's time in the phase: until its last lane ended
@@ -339,7 +380,7 @@ class _Interpreter:
                     self.rec.say(message)
             elif isinstance(action, Await):
                 opened = action.barrier.wait(self.rec.cancelled)
-                if opened is None:
+                if opened is None or self.rec.cancelled.is_set():  # closed by the interrupt: not a failure
                     raise Interrupted()
                 if not opened:
                     self.rec.fail(host, action.refused)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamal_nb.fleet.hostkeys import HostKeyError, changed_key_message, load_known_hosts, make_policy
+from kamal_nb.fleet.liveness import Liveness
 from kamal_nb.fleet.settings import SshSettings
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._ssh_config: Any = None
         self.opened = 0  # connections opened so far: reconnects count too
+        self._lost: dict[str, str] = {}  # host -> why the liveness rule gave it up (until it reconnects)
+        self.liveness = Liveness(settings.keepalive_interval, settings.keepalive_count_max, self._declare_lost)
 
     def _host_lock(self, host: str) -> threading.Lock:
         with self._lock:
@@ -58,6 +61,18 @@ class ConnectionPool:
         transport = self.get(host).transport
         return RemoteForward(transport, port, target).open()
 
+    def lost(self, host: str) -> str | None:
+        """Why ``host`` was declared lost by the liveness rule (None: it was not, or it came back)."""
+        with self._lock:
+            return self._lost.get(host)
+
+    def _declare_lost(self, host: str, transport: Any, why: str) -> None:
+        with self._lock:
+            self._lost[host] = f"{host}: {why}"
+        # closing ends every wait on it (output, exit status, a channel being opened); paramiko
+        # joins its thread when closing: not in the liveness thread
+        threading.Thread(target=transport.close, name="kamal-nb-lost", daemon=True).start()
+
     def discard(self, host: str) -> None:
         """Drop ``host``'s connection (after a timeout its channel state is unknown)."""
         with self._host_lock(host):
@@ -66,6 +81,7 @@ class ConnectionPool:
             conn.close()
 
     def close(self) -> None:
+        self.liveness.close()
         with self._lock:
             connections, self._connections = list(self._connections.values()), {}
         for conn in connections:
@@ -184,12 +200,30 @@ class ConnectionPool:
             conn.close()
             raise HostUnreachable(f"{where}: {_describe(error)}") from None
         assert conn.transport is not None
-        conn.transport.set_keepalive(self.settings.keepalive_interval)
+        interval, count_max = _server_alive(conn)
+        self.liveness.watch(host, conn.transport, interval=interval, count_max=count_max)
+        with self._lock:
+            self._lost.pop(host, None)
         # Opening a channel is one round trip: a host that stops answering must not hold a command
         # for paramiko's default hour before the command timeout can even start counting.
         conn.transport.channel_timeout = self.settings.connect_timeout
         self.opened += 1
         return conn
+
+
+def _server_alive(conn: Connection) -> tuple[float | None, int | None]:
+    """The host's ServerAliveInterval and ServerAliveCountMax from the ssh config files, when set
+    (net-ssh reads the count from there under Kamal too; a 0 interval means "not set")."""
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(str(conn.ssh_config.get(key, "")).split()[0])
+        except (ValueError, IndexError):
+            return None
+        return value if value > 0 else None
+
+    count = number("serveralivecountmax")
+    return number("serveraliveinterval"), int(count) if count else None
 
 
 def _expand_proxy_command(command: str, host: str, port: int, user: str) -> str:

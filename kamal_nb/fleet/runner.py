@@ -11,14 +11,15 @@ with the reason, and the others carry on. Nothing here knows what Kamal is.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
 from kamal_nb.fleet.fanout import fan_out
@@ -26,6 +27,7 @@ from kamal_nb.fleet.hostkeys import HostKeyError
 from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 from kamal_nb.fleet.results import CommandResult, GroupResult, HostResult
 from kamal_nb.fleet.settings import SshSettings
+from kamal_nb.fleet.unbuffered import on_channel
 from kamal_nb.redaction import redact
 
 if TYPE_CHECKING:
@@ -158,8 +160,10 @@ class _LineEmitter:
         marker: str | None = None,
         keep: int | None = None,
         batch: Batch | None = None,
+        live: Callable[[], bool] = lambda: True,
     ) -> None:
         self._events, self._host, self._index, self._stream = publish, host, index, stream
+        self._live = live  # False once the command was hung up: what still arrives is dropped
         self._marker = marker  # a batch's separator: never shown
         self._batch = batch  # told when each of its commands ends (stdout markers carry the code)
         self.ends: list[float] = []  # when each batch command's end marker arrived (monotonic)
@@ -169,6 +173,8 @@ class _LineEmitter:
         self._current = _Kept(self._keep)
 
     def write(self, chunk: str) -> int:
+        if not self._live():
+            return len(chunk)
         text = self._partial + chunk
         *lines, self._partial = text.split("\n")
         for line in lines:
@@ -232,6 +238,20 @@ class FleetRunner:
         self._cancel = threading.Event()
         self._upload_locks: dict[str, threading.Lock] = {}
         self._upload_locks_guard = threading.Lock()
+        self._running: set[Any] = set()  # the SSH channels of the commands running now
+        self._running_lock = threading.Lock()
+        self._hang_ups = 0  # how many times abort() ran: a command started before it was hung up
+
+    def abort(self) -> None:
+        """Hang up every command running now (an interrupt): their channels are closed at once, so
+        the host's sshd ends the session (a command on a terminal gets SIGHUP; one writing output
+        gets SIGPIPE), nothing more of their output is shown, and their hosts fail "interrupted"."""
+        with self._running_lock:
+            self._hang_ups += 1
+            channels = list(self._running)
+        for channel in channels:
+            # closing sends two small messages; a silent host must not hold the interrupt up
+            threading.Thread(target=_close_quietly, args=(channel,), name="kamal-nb-hangup", daemon=True).start()
 
     def close(self) -> None:
         self.pool.close()
@@ -249,8 +269,8 @@ class FleetRunner:
     def run(self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True) -> GroupResult:
         """Run each host's steps in order, hosts in parallel; returns every host's result.
 
-        With ``stop_on_failure`` a host stops at its first failing step. A KeyboardInterrupt lets the
-        steps already running finish, starts no new ones, and is raised again.
+        With ``stop_on_failure`` a host stops at its first failing step. A KeyboardInterrupt hangs up
+        the steps running now, starts no new ones, and is raised again.
         """
         if not plan:
             return GroupResult({})
@@ -261,6 +281,7 @@ class FleetRunner:
             lambda host: self._run_host(host, plan[host], stop_on_failure),
             workers=self.settings.max_parallel,
             cancel=self._cancel,
+            on_interrupt=self.abort,
         )
         return GroupResult(dict(zip(hosts, results, strict=True)))
 
@@ -331,10 +352,23 @@ class FleetRunner:
         wire = step if isinstance(step, str) else step.wire()
         batch = step if isinstance(step, Batch) else None
         marker = batch.marker if batch else None
-        out = _LineEmitter(self.events, host, index, "stdout", marker, batch=batch)
-        err = _LineEmitter(self.events, host, index, "stderr", marker)
+        generation = self._hang_ups
+        live = lambda: self._hang_ups == generation  # noqa: E731
+        out = _LineEmitter(self.events, host, index, "stdout", marker, batch=batch, live=live)
+        err = _LineEmitter(self.events, host, index, "stderr", marker, live=live)
         timeout = self.settings.command_timeout
         began = time.monotonic()
+        channels: list[Any] = []
+
+        def started(channel: Any) -> None:
+            with self._running_lock:
+                channels.append(channel)
+                self._running.add(channel)
+                hung_up = self._hang_ups != generation
+            if hung_up:
+                _close_quietly(channel)
+
+        on_channel(started)
         try:
             result = conn.run(
                 wire, hide=False, warn=True, in_stream=False, out_stream=out, err_stream=err, timeout=timeout
@@ -342,13 +376,18 @@ class FleetRunner:
         except CommandTimedOut:
             result = None
         except (paramiko.ChannelException, paramiko.SSHException, EOFError) as error:
+            self._lost_or_hung_up(host, generation)
             if _is_channel_open_failure(error):
                 raise _ChannelNotOpened(str(error)) from None
             self.pool.discard(host)
             raise HostUnreachable(f"{host}: connection lost while the command ran ({error})") from None
         finally:
+            on_channel(None)
+            with self._running_lock:
+                self._running.difference_update(channels)
             out.flush()
             err.flush()
+        self._lost_or_hung_up(host, generation)
         # invoke decides "timed out" by its timer thread having ended; when the command returns while
         # that thread is still closing the channel, invoke reports exit -1 instead: the same timeout
         late = timeout is not None and time.monotonic() - began >= timeout
@@ -357,6 +396,16 @@ class FleetRunner:
             raise CommandTimeout(f"{host}: command timed out after {timeout:g}s")
         # the streams kept the output (bounded); invoke's result carries none of it (unbuffered)
         return int(result.exited), out.text(), err.text(), out.ends
+
+    def _lost_or_hung_up(self, host: str, generation: int) -> None:
+        """Raise when the command ended because its host was declared lost, or it was hung up."""
+        lost = getattr(self.pool, "lost", None)
+        why = lost(host) if lost is not None else None
+        if why is not None:
+            self.pool.discard(host)
+            raise HostUnreachable(why)
+        if self._hang_ups != generation:
+            raise _Cancelled(f"{host}: interrupted; the running command was hung up")
 
     def _upload_lock(self, host: str) -> threading.Lock:
         with self._upload_locks_guard:
@@ -376,6 +425,12 @@ class FleetRunner:
 
 class _ChannelNotOpened(Exception):
     pass
+
+
+def _close_quietly(channel: Any) -> None:
+    # a transport already gone: the channel is closed either way
+    with contextlib.suppress(Exception):
+        channel.close()
 
 
 def _is_channel_open_failure(error: BaseException) -> bool:

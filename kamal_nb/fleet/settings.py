@@ -32,7 +32,10 @@ class SshSettings:
     known_hosts: str | None = None  # None: from ssh config, else ~/.ssh/known_hosts
     connect_timeout: float = 30.0
     command_timeout: float | None = None  # None: commands may run as long as they need
-    keepalive_interval: int = 30
+    # the liveness rule (OpenSSH's ServerAliveInterval/ServerAliveCountMax): a host silent for
+    # keepalive_interval x keepalive_count_max seconds, asked every keepalive_interval, is lost
+    keepalive_interval: float = 15.0
+    keepalive_count_max: int = 3
     max_parallel: int = 30  # hosts worked on at once (SSHKit's max_concurrent_starts)
 
     def default_config_files(self) -> tuple[str, ...]:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
+
+# The runner's worker sets `started` before it runs a command: the SSH runner hands it the channel
+# the command runs on, so that an interrupt can close it (see FleetRunner.abort).
+_this_thread = threading.local()
+
+
+def on_channel(started: Callable[[Any], None] | None) -> None:
+    """Call ``started(channel)`` for each SSH command this thread starts from now on (None: stop)."""
+    _this_thread.started = started
 
 
 def unbuffered(runner_class: type[Any]) -> type[Any]:
@@ -14,6 +25,14 @@ def unbuffered(runner_class: type[Any]) -> type[Any]:
             for data in self.read_proc_output(reader):
                 if not hide:
                     self.write_our_output(stream=output, string=data)
+
+        def start(self, *args: Any, **kwargs: Any) -> Any:
+            started = super().start(*args, **kwargs)
+            channel = getattr(self, "channel", None)
+            tell = getattr(_this_thread, "started", None)
+            if channel is not None and tell is not None:
+                tell(channel)
+            return started
 
     Unbuffered.__name__ = Unbuffered.__qualname__ = f"Unbuffered{runner_class.__name__}"
     return Unbuffered

@@ -94,6 +94,12 @@ class KamalMagics(Magics):
         config=True
     )
     connect_timeout = Float(30.0, help="Seconds to wait for an SSH connection").tag(config=True)
+    keepalive_interval = Float(
+        15.0, help="Seconds of silence after which a host is asked for an answer (OpenSSH's ServerAliveInterval)"
+    ).tag(config=True)
+    keepalive_count_max = Int(
+        3, help="Unanswered keepalives after which a host is lost (ServerAliveCountMax): 15 s x 3 = 45 s"
+    ).tag(config=True)
     display_limit = Int(1000, help="Output lines shown live per host (0: all); results keep everything").tag(
         config=True
     )
@@ -110,6 +116,13 @@ class KamalMagics(Magics):
         self._sessions: dict[Path, Session] = {}
         self.last_view: Any = None  # the live view of the last operation run (widgets or text)
 
+    @validate("keepalive_count_max")
+    def _at_least_one(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"keepalive_count_max must be at least 1 ({value})")
+        return value
+
     @validate("parallelism", "display_limit")
     def _non_negative(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -117,7 +130,7 @@ class KamalMagics(Magics):
             raise TraitError(f"{proposal['trait'].name} cannot be negative ({value})")
         return value
 
-    @validate("command_timeout", "connect_timeout")
+    @validate("command_timeout", "connect_timeout", "keepalive_interval")
     def _positive(self, proposal: Any) -> float | None:
         value = proposal["value"]
         if value is not None and value <= 0:
@@ -253,6 +266,8 @@ class KamalMagics(Magics):
             session = self._sessions[root] = Session(root=root, backend=backend)
         session.command_timeout = self.command_timeout
         session.connect_timeout = self.connect_timeout
+        session.keepalive_interval = self.keepalive_interval
+        session.keepalive_count_max = self.keepalive_count_max
         session.parallelism = self.parallelism
         return session
 

@@ -142,10 +142,10 @@ def executing(planner: Planner, name: str) -> Runner:
     """The run of an operation whose plan is its value: every planned step sent as it stands."""
 
     def run(ctx: Context, args: Any) -> OperationResult:
+        from kamal_nb.engine.run import run_steps
+
         plan = planner(ctx, args)
-        started = time.monotonic()
-        hosts = ctx.execute(plan)
-        return OperationResult(name, hosts, time.monotonic() - started)
+        return run_steps(ctx, name, lambda: ctx.execute(plan))  # an interrupt gives the per-host account
 
     return run
 

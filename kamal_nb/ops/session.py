@@ -47,6 +47,9 @@ class Session:
     events: EventStream = field(default_factory=EventStream)
     command_timeout: float | None = None
     connect_timeout: float = 30.0
+    # the SSH liveness rule: a host silent for interval x count_max seconds (asked every interval) is lost
+    keepalive_interval: float = 15.0
+    keepalive_count_max: int = 3
     parallelism: int = 0  # hosts worked on at once; 0: deploy.yml's sshkit.max_concurrent_starts
     clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
     random_hex: Callable[[int], str] = field(default=lambda n: secrets.token_hex(n))
@@ -168,7 +171,11 @@ class Context:
             self.before_connect()
         session = self.session
         settings = ssh_settings(
-            self.config, command_timeout=session.command_timeout, connect_timeout=session.connect_timeout
+            self.config,
+            command_timeout=session.command_timeout,
+            connect_timeout=session.connect_timeout,
+            keepalive_interval=session.keepalive_interval,
+            keepalive_count_max=session.keepalive_count_max,
         )
         if session.parallelism:
             settings = dataclasses.replace(settings, max_parallel=session.parallelism)

@@ -7,7 +7,18 @@ from kamal_nb.fleet import SshSettings
 from kamal_nb.redaction import Secret
 
 
-def ssh_settings(config: Config, *, command_timeout: float | None = None, connect_timeout: float = 30.0) -> SshSettings:
+def ssh_settings(
+    config: Config,
+    *,
+    command_timeout: float | None = None,
+    connect_timeout: float = 30.0,
+    keepalive_interval: float = 15.0,
+    keepalive_count_max: int = 3,
+) -> SshSettings:
+    """Kamal always sets net-ssh's keepalive (every 30 s, giving up after 3 unanswered): deploy.yml
+    has no key for it, so the liveness rule's numbers are kamal_nb's own settings (Session,
+    %config KamalMagics), by default a host silent for 45 s is lost. A host's ServerAliveInterval
+    and ServerAliveCountMax in the ssh config files win (fleet/pool.py reads them)."""
     ssh = config.ssh
     configured = ssh.config
     config_files: bool | tuple[str, ...]
@@ -34,5 +45,7 @@ def ssh_settings(config: Config, *, command_timeout: float | None = None, connec
         forward_agent=bool(ssh.forward_agent),
         connect_timeout=connect_timeout,
         command_timeout=command_timeout,
+        keepalive_interval=keepalive_interval,
+        keepalive_count_max=keepalive_count_max,
         max_parallel=config.sshkit.max_concurrent_starts,
     )
