@@ -121,6 +121,8 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
         outcome = catalog.attempt(
             ctx, invocation.path, dict(invocation.args), yes=invocation.yes, plan_only=invocation.plan
         )
+        if outcome.failure is not None and outcome.failure.kind == "interrupted":
+            raise outcome.failure.error  # a terminal's answer to Ctrl-C or SIGTERM: the account, 128 + the signal
     except KeyboardInterrupt as interrupt:
         signals.ending()
         unsubscribe()  # no more live lines under the account
