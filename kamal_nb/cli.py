@@ -211,11 +211,14 @@ def _exit_now(signum: int, frame: object) -> None:
 def _interrupted(interrupt: KeyboardInterrupt, name: str, signum: int, *, out: TextIO, err: TextIO) -> int:
     """An operation stopped by Ctrl-C or SIGTERM: the per-host account, one line, 128 + the signal."""
     from kamal_nb.engine.record import OperationInterrupted
+    from kamal_nb.ops.catalog import short
+    from kamal_nb.redaction import redact
 
     out.flush()
     if isinstance(interrupt, OperationInterrupted):
-        out.write(f"{interrupt.result}\n")
-        err.write(f"{name}: {interrupt}\n")
+        story = redact(str(interrupt))
+        out.write(f"{interrupt.result}\n{story}\n")  # the per-host account in full; the error itself short
+        err.write(f"{name}: {short(story)}\n")
     else:
         err.write(f"{name}: interrupted\n")
     err.flush()
