@@ -13,14 +13,16 @@ LOCAL_REGISTRY_CONTAINER = "kamal-docker-registry"
 
 class Registry(Base):
     def login(self, *, registry_config: RegistryConfig | None = None) -> Command | None:
-        """``docker login [server] -u "<user>" -p "<password>"`` (both shown redacted); None for a
-        local registry, which needs no login."""
+        """``docker login [server] -u "<user>" -p "<password>"``; None for a local registry, which
+        needs no login. The password is always shown redacted, the username only when it comes from
+        the secrets (Kamal redacts both; a username written in deploy.yml is no secret)."""
         registry = registry_config or self.config.registry
         if registry.local:
             return None
         username = registry.username(self.config.secrets)
         password = registry.password(self.config.secrets)
-        return docker("login", registry.server, "-u", _sensitive(username), "-p", _sensitive(password))
+        user = escape_shell_value(username) if isinstance(username, str) else _sensitive(username)
+        return docker("login", registry.server, "-u", user, "-p", _sensitive(password))
 
     def logout(self, *, registry_config: RegistryConfig | None = None) -> Command:
         registry = registry_config or self.config.registry

@@ -18,7 +18,7 @@ from kamal_nb.fleet import Upload
 
 
 def registry_login(ctx: Context) -> list[Cmd]:
-    """`docker login <server> -u [REDACTED] -p [REDACTED]` (nothing for a local registry)."""
+    """`docker login <server> -u <user> -p [REDACTED]` (nothing for a local registry)."""
     login = Registry(ctx.config).login()
     return [Cmd(login)] if login is not None else []
 

@@ -136,7 +136,7 @@ def test_plans_list_every_command_host_by_host_without_secrets_or_connections(pr
     plan = catalog.perform(ctx, ("accessory", "boot"), {"name": "db"})
     assert isinstance(plan, Plan)
     assert [s.text.split("    #")[0] for s in plan.for_host(H3)][:9] == [
-        "docker login 10.0.0.250:5000 -u [REDACTED] -p [REDACTED]",
+        'docker login 10.0.0.250:5000 -u "u" -p [REDACTED]',
         "docker network create kamal",
         "docker ps -a -q --filter label=service=demo-db",
         "mkdir -p $PWD/demo-db/data",

@@ -76,7 +76,7 @@ def test_redeploy_plan_follows_kamals_order_host_by_host(tmp_path: Path) -> None
     p = plan(project(tmp_path), ("redeploy",), {"skip_push": True}, version="v2")
     web = commands(p, WEB)
     order = [
-        "docker login 10.99.0.1:5000 -u [REDACTED] -p [REDACTED]",
+        'docker login 10.99.0.1:5000 -u "u" -p [REDACTED]',
         "docker pull 10.99.0.1:5000/demo:v2",
         "mkdir .kamal/lock-demo",
         "docker container ls --all --filter 'name=^demo-web-v2$' --quiet",

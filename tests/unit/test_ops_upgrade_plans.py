@@ -416,13 +416,13 @@ PROXY_RUN = (
 # test/cli/proxy_test.rb "upgrade", on the first web host, in order
 PROXY_UPGRADE_WEB: list[str | tuple[str, ...]] = [
     "Rebooted proxy",
-    "docker login -u [REDACTED] -p [REDACTED]",
+    'docker login -u "user" -p [REDACTED]',
     TRAEFIK_CLEANUP,
     "docker container stop kamal-proxy",
     "docker container prune --force --filter label=org.opencontainers.image.title=kamal-proxy",
     "docker image prune --all --force --filter label=org.opencontainers.image.title=kamal-proxy",
     "docker network create kamal",
-    "docker login -u [REDACTED] -p [REDACTED]",
+    'docker login -u "user" -p [REDACTED]',
     "docker inspect kamal-proxy --format '{{.Config.Image}}' | awk -F: '{print $NF}'",
     "mkdir -p .kamal/proxy/apps-config",
     PROXY_RUN,
@@ -480,13 +480,13 @@ def test_proxy_upgrade_runs_kamals_sequence_cleanup_in_proxy_boots_first_round_t
     assert result.messages[-1] == f"Upgraded proxy on {H1},{H2},{H3},{H4}"
     first = runner.trip_with(H1, "stop traefik")
     assert first[1:] == [
-        "docker login -u [REDACTED] -p [REDACTED]",
+        'docker login -u "user" -p [REDACTED]',
         TRAEFIK_CLEANUP,
         "docker container stop kamal-proxy",
         "docker container prune --force --filter label=org.opencontainers.image.title=kamal-proxy",
         "docker image prune --all --force --filter label=org.opencontainers.image.title=kamal-proxy",
         "docker network create kamal",
-        "docker login -u [REDACTED] -p [REDACTED]",
+        'docker login -u "user" -p [REDACTED]',
         "docker inspect kamal-proxy --format '{{.Config.Image}}' | awk -F: '{print $NF}'",
     ]
     assert runner.trip_with(H3, "stop traefik")[-1] == "docker network create kamal"  # no proxy on workers

@@ -123,7 +123,9 @@ class BuilderBase(Base):
         if self.cache_to and self.cache_from:
             options += ["--cache-to", self.cache_to, "--cache-from", self.cache_from]
         options += argumentize("--label", {"service": self.config.service})
-        options += argumentize("--build-arg", builder.args, sensitive=True)
+        # Kamal redacts build args in its logs; they are builder.args from deploy.yml, not secrets
+        # (builder.secrets travel as --secret), so plans show them. A secret's value is still masked.
+        options += argumentize("--build-arg", builder.args)
         options += argumentize("--secret", [("id", name) for name in builder.secret_names])
         options += argumentize("--file", builder.dockerfile)
         if is_present(builder.target):
