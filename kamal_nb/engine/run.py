@@ -261,6 +261,7 @@ class _Interpreter:
         display = redact(str(item.command))
         events.publish(Started(LOCAL, 0, display))
         started = time.monotonic()
+        limit = self.ctx.runner.settings.command_timeout
         try:
             process = subprocess.run(
                 ["/bin/sh", "-c", item.command.wire()],
@@ -270,8 +271,11 @@ class _Interpreter:
                 text=True,
                 stdin=subprocess.DEVNULL,
                 check=False,
+                timeout=limit,  # the hosts' command time limit binds local commands too
             )
             code, out, err = process.returncode, redact(process.stdout), redact(process.stderr)
+        except subprocess.TimeoutExpired:
+            code, out, err = 124, "", f"timed out after {limit:g} s (command_timeout)\n"
         except OSError as error:
             code, out, err = 127, "", redact(str(error))
         duration = time.monotonic() - started
