@@ -74,6 +74,16 @@ class OperationResult:
 
     @property
     def df(self) -> pd.DataFrame:
+        """A question's answer as its table (`app version`: host, role, version...); otherwise
+        `hosts_df`, one row per host."""
+        from kamal_nb.engine.answers import Answer
+
+        if isinstance(self.data, Answer):
+            return self.data.df
+        return self.hosts_df
+
+    @property
+    def hosts_df(self) -> pd.DataFrame:
         """One row per host: status (text), commands run, exit code of the last, duration, failure."""
         import pandas as pd
 

@@ -12,6 +12,8 @@ import html
 import re
 from typing import Any
 
+from kamal_nb.engine.answers import Answer
+
 # an engine.result.OperationResult (not imported: that module imports this one)
 OperationResult = Any
 
@@ -30,6 +32,8 @@ def verdict(result: OperationResult) -> str:
     count = f"{len(hosts)} host" + ("s" if len(hosts) != 1 else "")
     status = f"FAILED on {failed} of {count}" if failed else f"ok on {count}"
     status = boot_outcome(result) or status
+    if isinstance(result.data, Answer):  # a question: its answer in one line (and the failure, if any)
+        status = f"{status}; {result.data.summary}" if failed else result.data.summary
     return f"kamal {result.operation}: {status} ({result.duration:.2f}s)"
 
 
@@ -168,7 +172,34 @@ def _short_answers(result: OperationResult) -> bool:
     return any(outputs.values()) and all(len(lines) <= ONE_LINE for lines in outputs.values())
 
 
+def _raw_count(output: list[str]) -> str:
+    return f"{len(output)} line{'s' if len(output) != 1 else ''} of output"
+
+
+def _answer_text(result: OperationResult, answer: Answer) -> str:
+    """A question's answer: the verdict, its table, then where each host's own output is."""
+    table = answer.table_text()
+    lines = [verdict(result), *(["", *table] if table else [])]
+    raw = [host for host, output in _outputs(result).items() if output]
+    if raw:
+        lines += ["", f"each host's own output: result.output(host), for {', '.join(raw)}"]
+    return "\n".join(lines)
+
+
+def _answer_html(result: OperationResult, answer: Answer) -> str:
+    parts = [f"<p><b>{html.escape(verdict(result))}</b></p>", answer.table_html()]
+    for host, output in _outputs(result).items():
+        if output:
+            summary = html.escape(f"{host}: {_raw_count(output)} (as Kamal prints it)")
+            parts.append(
+                f"<details><summary>{summary}</summary><pre>{html.escape(chr(10).join(output))}</pre></details>"
+            )
+    return "\n".join(part for part in parts if part)
+
+
 def text(result: OperationResult) -> str:
+    if isinstance(result.data, Answer):
+        return _answer_text(result, result.data)
     short = _short_answers(result)
     header, rows = _rows(result, short)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -190,6 +221,8 @@ def text(result: OperationResult) -> str:
 
 
 def to_html(result: OperationResult) -> str:
+    if isinstance(result.data, Answer):
+        return _answer_html(result, result.data)
     short = _short_answers(result)
     header, rows = _rows(result, short)
     status_column = header.index("status")

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kamal_nb.commands import Accessory, App, Auditor, Command, Proxy
-from kamal_nb.fleet import Batch, Step
+from kamal_nb.engine import answers
+from kamal_nb.fleet import Batch, GroupResult, Step
 from kamal_nb.ops.arguments import NoArguments
 from kamal_nb.ops.catalog import Args, register
 from kamal_nb.ops.errors import Refused
@@ -56,7 +57,13 @@ def _version(ctx: Context) -> list[PlannedStep]:
     return steps
 
 
-def _batched(name: str, planner: Callable[[Context, Any], Plan]) -> Callable[[Context, Any], OperationResult]:
+# a question's answer parsed from each host's output (its `data`): (name, plan, hosts) -> answers.Answer
+Answering = Callable[[str, Plan, GroupResult], Any]
+
+
+def _batched(
+    name: str, planner: Callable[[Context, Any], Plan], answering: Answering | None = None
+) -> Callable[[Context, Any], OperationResult]:
     """Run a read-only plan with each host's commands in one round trip."""
 
     def run(ctx: Context, args: Any) -> OperationResult:
@@ -70,7 +77,8 @@ def _batched(name: str, planner: Callable[[Context, Any], Plan]) -> Callable[[Co
             for host, steps in per_host.items()
         }
         result = ctx.runner.run(batches, stop_on_failure=False)
-        return OperationResult(name, result, time.monotonic() - started)
+        data = answering(name, plan, result) if answering is not None else None
+        return OperationResult(name, result, time.monotonic() - started, data=data)
 
     return run
 
@@ -80,13 +88,19 @@ def _read_only(
     summary: str,
     planner: Callable[[Context, Any], list[PlannedStep]],
     arguments: type[Any] | None = None,
+    answering: Answering | None = None,
 ) -> None:
     name = " ".join(path)
 
     def plan(ctx: Context, args: Any) -> Plan:
         return Plan(name, tuple(planner(ctx, args)))
 
-    register(path, summary, mutating=False, plan=plan, run=_batched(name, plan), arguments=arguments)
+    run = _batched(name, plan, answering)
+    register(path, summary, mutating=False, plan=plan, run=run, arguments=arguments)
+
+
+def _roles(plan: Plan) -> dict[str, str]:
+    return {step.host: step.role for step in plan.steps if step.role}
 
 
 _read_only(("details",), "Show details about all containers", lambda ctx, args: _details(ctx), NoArguments)
@@ -95,13 +109,20 @@ _read_only(
     ("app", "containers"),
     "Show app containers on servers",
     lambda ctx, args: [PlannedStep(h, App(ctx.config).list_containers()) for h in ctx.selection.app_hosts],
+    answering=lambda name, plan, hosts: answers.containers(name, hosts),
 )
 _read_only(
     ("app", "images"),
     "Show app images on servers",
     lambda ctx, args: [PlannedStep(h, App(ctx.config).list_images()) for h in ctx.selection.app_hosts],
+    answering=lambda name, plan, hosts: answers.images(name, hosts),
 )
-_read_only(("app", "version"), "Show app version currently running on servers", lambda ctx, args: _version(ctx))
+_read_only(
+    ("app", "version"),
+    "Show app version currently running on servers",
+    lambda ctx, args: _version(ctx),
+    answering=lambda name, plan, hosts: answers.versions(name, hosts, _roles(plan)),
+)
 _read_only(
     ("proxy", "details"), "Show details about proxy container from servers", lambda ctx, args: _proxy_details(ctx)
 )

@@ -57,7 +57,7 @@ def shown(ip: Shell, command: str) -> tuple[Any, str, str, str]:
     text, page = data["text/plain"], data["text/html"]
     for form in (text, page, live.stdout):
         assert "<NA>" not in form and "&lt;NA&gt;" not in form, form
-        assert not re.search(r"\bNaN\b|\bNaT\b", form), form
+        assert not re.search(r"\bNaN\b|\bNaT\b|\bNone\b", form), form
         assert '{"' not in form, form  # no raw JSON (docker inspect's, say)
         assert "TG9ja2VkIGJ5" not in form, form  # the lock's details, base64 ("Locked by") wrapped over lines
     assert not re.search(r"^\s*[\[{]", text, re.MULTILINE), text  # no JSON document either
@@ -85,6 +85,13 @@ def test_fresh_fleet_state_and_details(shell: Shell) -> None:
     _, _, text, page = shown(shell, "details")
     summary_first(text, page, r"kamal details: ok on 2 hosts \(")
     assert "CONTAINER ID" in text and "<details open>" in page  # the output is the answer: shown
+    _, _, text, page = shown(shell, "app version")
+    summary_first(text, page, r"kamal app version: no version running on 2 hosts \(")
+    assert [line.split() for line in text.splitlines() if line.startswith("10.200")] == [
+        [host, "web", "—"] for host in HOSTS
+    ], "no version: a dash, not None or <NA>"
+    _, _, text, page = shown(shell, "app containers")
+    summary_first(text, page, r"kamal app containers: 0 containers on 2 hosts \(")
 
 
 def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
@@ -107,11 +114,26 @@ def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
     ], text  # host by role: version before → after, the container, kamal-proxy's health check
     assert "<details><summary>10.200.0.11: " in page and "<details open>" not in page
 
-    _, _, text, page = shown(shell, "app version")
-    summary_first(text, page, r"kamal app version: ok on 2 hosts \(")
+    version, _, text, page = shown(shell, "app version")
+    summary_first(text, page, r"kamal app version: v1 on 2 of 2 hosts \(")
     rows = [line.split() for line in text.splitlines()[1:] if line.startswith("10.200")]
-    assert [(row[0], row[2]) for row in rows] == [(HOSTS[0], "v1"), (HOSTS[1], "v1")], text
-    assert "<td>v1</td>" in page
+    assert rows == [[HOSTS[0], "web", "v1"], [HOSTS[1], "web", "v1"]], text
+    assert "<th>role</th><th>version</th>" in page and "<td>v1</td>" in page
+    assert version.df.columns.tolist() == ["host", "role", "version"] and version.output(HOSTS[0]) == "v1\n"
+    assert page.index("<table") < page.index(f"<details><summary>{HOSTS[0]}: 1 line of output")
+
+    containers, _, text, page = shown(shell, "app containers")
+    summary_first(text, page, r"kamal app containers: 2 containers on 2 hosts, 2 running \(")
+    header, *rows = [line.split() for line in text.splitlines()[2:4 + 1] if line]
+    assert header == ["host", "container_id", "name", "image", "status"], text
+    assert [(row[0], row[2], row[4]) for row in rows] == [(host, "demo-web-v1", "Up") for host in HOSTS], text
+    assert containers.df.container_id.str.fullmatch(r"[0-9a-f]{12}").all()
+    assert "CONTAINER ID" not in text and "CONTAINER ID" in page, "docker's own table: on demand only"
+
+    images, _, text, page = shown(shell, "app images")
+    summary_first(text, page, r"kamal app images: 4 images on 2 hosts, tags latest, v1 \(")
+    assert text.splitlines()[2].split() == ["host", "repository", "tag", "image_id", "created", "size"], text
+    assert sorted(images.df.tag) == ["latest", "latest", "v1", "v1"]
 
 
 def test_lock_status_acquire_release(shell: Shell) -> None:
