@@ -124,7 +124,7 @@ def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
 
     containers, _, text, page = shown(shell, "app containers")
     summary_first(text, page, r"kamal app containers: 2 containers on 2 hosts, 2 running \(")
-    header, *rows = [line.split() for line in text.splitlines()[2:4 + 1] if line]
+    header, *rows = [line.split() for line in text.splitlines()[2 : 4 + 1] if line]
     assert header == ["host", "container_id", "name", "image", "status"], text
     assert [(row[0], row[2], row[4]) for row in rows] == [(host, "demo-web-v1", "Up") for host in HOSTS], text
     assert containers.df.container_id.str.fullmatch(r"[0-9a-f]{12}").all()
