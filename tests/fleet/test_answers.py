@@ -57,8 +57,8 @@ def test_containers_and_images_are_parsed_from_dockers_tables(
     frame = containers.df
     on_h3 = frame[frame.host == h3].set_index("name")
     assert set(on_h3.index) == {"demo-jobs-v1", "demo-jobs-v2"}
-    assert on_h3.loc["demo-jobs-v2", "status"].startswith("Up ")
-    assert on_h3.loc["demo-jobs-v1", "status"].startswith("Exited ")
+    assert str(on_h3.loc["demo-jobs-v2", "status"]).startswith("Up ")
+    assert str(on_h3.loc["demo-jobs-v1", "status"]).startswith("Exited ")
     assert on_h3.loc["demo-jobs-v2", "image"] == f"{fleet.registry}/demo:v2"
     kamal = real_kamal(project, "app", "containers", "-q")
     assert kamal.returncode == 0
@@ -89,7 +89,7 @@ def test_a_host_down_is_a_failed_row_and_the_others_answer(
     assert not version.ok
     frame = version.df
     assert frame[["host", "version"]].values.tolist()[:2] == [[h1, "v2"], [h2, "v2"]]
-    assert frame.loc[frame.host == h3, "status"].item().startswith("FAILED: ")
+    assert str(frame.loc[frame.host == h3, "status"].item()).startswith("FAILED: ")
     assert frame.loc[frame.host == h3, "version"].isna().item(), "no version: NA in the data, blank in the view"
     text, page = shown(version)
     assert text.splitlines()[0].startswith("kamal app version: FAILED on 1 of 3 hosts; v2 on 2 of 2 hosts (")
