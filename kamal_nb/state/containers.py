@@ -97,4 +97,11 @@ def build(deployment: Deployment, snapshots: Sequence[HostSnapshot], releases: S
             row["status"] = ", ".join(words)
             rows.append(row)
             levels.append(level)
-    return Table("containers", columns(deployment), rows, levels, empty="no containers of this deployment")
+    return Table(
+        "containers",
+        columns(deployment),
+        rows,
+        levels,
+        empty="no containers of this deployment",
+        details=("service", "image_id", "exit_code", "restart_count", "created_at", "finished_at"),  # fit a screen
+    )

@@ -45,7 +45,7 @@ KINDS = (
     "lock_held",
     "nothing_deployed",
 )
-_LEVEL: dict[Severity, Level] = {"error": "bad", "warning": "warn", "info": "ok"}
+_LEVEL: dict[Severity, Level] = {"error": "bad", "warning": "warn", "info": "info"}
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ class FleetState:
 
     @cached_property
     def releases(self) -> Table:
-        return releases.build(self.deployment, self.role_releases, self.skews)
+        fresh = any(f.kind == "nothing_deployed" for f in self.finding_list)
+        return releases.build(self.deployment, self.role_releases, self.skews, fresh=fresh)
 
     @cached_property
     def containers(self) -> Table:

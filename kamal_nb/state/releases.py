@@ -29,7 +29,15 @@ def columns(deployment: Deployment) -> list[Column]:
     ]
 
 
-def build(deployment: Deployment, releases: Sequence[RoleRelease], skews: Sequence[Skew]) -> Table:
+# in `.df` and `.view(...)`, left out of the text and HTML so the table fits ~100 columns
+DETAILS = ("container", "container_id", "image", "started_at", "running")
+
+
+def build(
+    deployment: Deployment, releases: Sequence[RoleRelease], skews: Sequence[Skew], *, fresh: bool = False
+) -> Table:
+    """`fresh`: nothing of the app runs anywhere yet, so a role with no container is the expected
+    state of a new fleet (info), not a failure."""
     odd = {(skew.role, host): skew for skew in skews for host in skew.odd_hosts()}
     rows: list[dict[str, Any]] = []
     levels: list[Level] = []
@@ -47,7 +55,10 @@ def build(deployment: Deployment, releases: Sequence[RoleRelease], skews: Sequen
                 "rollback_versions": ",".join(release.rollback_versions) or None,
             }
             current = release.current
-            if current is None:
+            if current is None and fresh and not release.rollback_versions and not release.stale:
+                problems.append("nothing deployed yet")
+                level = "info"
+            elif current is None:
                 problems.append("no running container")
                 level = "bad"
             else:
@@ -78,4 +89,6 @@ def build(deployment: Deployment, releases: Sequence[RoleRelease], skews: Sequen
         row["status"] = "; ".join(problems) or "ok"
         rows.append(row)
         levels.append(level)
-    return Table("releases", columns(deployment), rows, levels, empty="no app roles on the selected hosts")
+    return Table(
+        "releases", columns(deployment), rows, levels, empty="no app roles on the selected hosts", details=DETAILS
+    )

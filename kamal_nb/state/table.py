@@ -9,29 +9,34 @@ column has an explicit dtype, so a frame looks the same on pandas 2.2 and 3.x:
 * ``category``: a ``CategoricalDtype`` with the categories given (unknown values are added at the
   end, never lost to NaN), ordered where order means something (states, severities).
 
-Each row has a level (``ok``, ``warn`` or ``bad``) that colours it in HTML and in `.style`; the
+Each row has a level (``ok``, ``info``, ``warn`` or ``bad``) that colours it in HTML and in `.style`; the
 ``status`` column says the same in words, so the table reads alike without colour (GitHub, a
 terminal, a saved notebook).
 """
 
 from __future__ import annotations
 
-import datetime
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from kamal_nb.state.view import MISSING, View, display_value, format_duration
+
+__all__ = ["MISSING", "Column", "Level", "Table", "View", "display_value", "format_duration"]
+
 if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
 ColumnKind = Literal["string", "Int64", "boolean", "datetime", "timedelta", "category"]
-Level = Literal["ok", "warn", "bad"]
+Level = Literal["ok", "info", "warn", "bad"]
 
 ROW_CSS: dict[Level, str] = {
     "ok": "",
+    # worth knowing, nothing wrong (a fresh fleet: nothing deployed yet): neutral, not an alarm
+    "info": "background-color: #eef3f8; color: #2b4a66",
     "warn": "background-color: #fff3cd; color: #664d03",
     "bad": "background-color: #f8d7da; color: #721c24",
 }
@@ -69,33 +74,8 @@ def category(name: str, categories: Sequence[str], *, ordered: bool = False) -> 
     return Column(name, "category", tuple(dict.fromkeys(categories)), ordered)
 
 
-def format_duration(value: datetime.timedelta) -> str:
-    """``2d 3h``, ``1h 05m``, ``4m 09s``, ``12s``: an age at a glance."""
-    seconds = int(value.total_seconds())
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
-
-
-def display_value(value: object) -> str:
-    """A cell as text: times in UTC to the second, NA as ``-`` (None, NaN, pandas' NA and NaT alike)."""
-    if value is None or str(value) in ("<NA>", "NaT", "nan", "NaN"):
-        return "-"
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    if isinstance(value, datetime.timedelta):
-        return format_duration(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+# a column with only these in every row says nothing (health "none": no container has a health check)
+_SAYS_NOTHING = (MISSING, "", "none")
 
 
 class Table:
@@ -109,7 +89,10 @@ class Table:
         levels: Sequence[Level] | None = None,
         *,
         empty: str = "no rows",
+        details: Sequence[str] = (),
     ) -> None:
+        """`details`: columns kept in `.df` but left out of the text and HTML (on demand: `.df`,
+        `.view(...)`), so the table fits a screen."""
         if levels is not None and len(levels) != len(rows):
             raise ValueError("one level per row")
         names = [c.name for c in columns]
@@ -125,14 +108,15 @@ class Table:
         default: tuple[Level, ...] = tuple("ok" for _ in rows)
         self.levels: tuple[Level, ...] = tuple(levels) if levels is not None else default
         self.empty = empty
+        self.details = tuple(details)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     @property
     def bad(self) -> tuple[Mapping[str, Any], ...]:
-        """The rows that are not ``ok`` (warnings and errors)."""
-        return tuple(r for r, level in zip(self.rows, self.levels, strict=True) if level != "ok")
+        """The rows that are flagged (warnings and errors; not ``ok`` or ``info``)."""
+        return tuple(r for r, level in zip(self.rows, self.levels, strict=True) if level in ("warn", "bad"))
 
     def column(self, name: str) -> list[Any]:
         return [row.get(name) for row in self.rows]
@@ -169,37 +153,74 @@ class Table:
 
     @property
     def caption(self) -> str:
-        flagged = sum(1 for level in self.levels if level != "ok")
+        flagged = sum(1 for level in self.levels if level in ("warn", "bad"))
         count = f"{len(self.rows)} row{'s' if len(self.rows) != 1 else ''}"
         return f"{self.title} ({count}" + (f", {flagged} flagged)" if flagged else ")")
 
+    @property
+    def shown(self) -> tuple[Column, ...]:
+        """The columns the text and HTML show: not the details, nor a column blank (or "none") in every
+        row (status always; every column stays in `.df`)."""
+        return tuple(
+            c
+            for c in self.columns
+            if c.name == "status"
+            or (
+                c.name not in self.details
+                and any(display_value(row.get(c.name)) not in _SAYS_NOTHING for row in self.rows)
+            )
+        )
+
+    @property
+    def hidden(self) -> list[str]:
+        """The detail columns left out of the display that have a value (blank ones say nothing)."""
+        shown = {c.name for c in self.shown}
+        return [
+            c.name for c in self.columns if c.name in self.details and c.name not in shown and any(self.column(c.name))
+        ]
+
     def display_rows(self) -> list[list[str]]:
-        return [[display_value(row.get(c.name)) for c in self.columns] for row in self.rows]
+        return [[display_value(row.get(c.name)) for c in self.shown] for row in self.rows]
+
+    def view(self, *columns: str, tail: int | None = None) -> View:
+        """The table (`columns` of it, the last `tail` rows) ready to show: "—" where a value is
+        missing; `.df` stays data (NA) for pandas' isna/dropna."""
+        frame = self.df[list(columns)] if columns else self.df
+        css = [self.row_css(position) for position in range(len(self.rows))]
+        if tail is not None:
+            frame, css = frame.tail(tail), css[len(css) - len(frame.tail(tail)) :]
+        return View(frame, self.title, css)
 
     def to_text(self) -> str:
         if not self.rows:
             return f"{self.title}: {self.empty}"
-        header = [c.name for c in self.columns]
+        header = [c.name for c in self.shown]
         cells = [header, *self.display_rows()]
         widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in cells]
-        return "\n".join([self.caption, *lines])
+        more = [f"(in .df too: {', '.join(self.hidden)})"] if self.hidden else []
+        return "\n".join([self.caption, *lines, *more])
 
     def to_html(self) -> str:
         """A plain HTML table, bad rows coloured inline (no jinja2 needed; stays in saved notebooks)."""
         caption = f"<caption>{html.escape(self.caption)}</caption>"
         if not self.rows:
             return f"<p><b>{html.escape(self.title)}</b>: {html.escape(self.empty)}</p>"
-        head = "".join(f"<th>{html.escape(c.name)}</th>" for c in self.columns)
+        head = "".join(f"<th>{html.escape(c.name)}</th>" for c in self.shown)
         body = []
         for position, cells in enumerate(self.display_rows()):
             css = self.row_css(position)
             style = f' style="{css}"' if css else ""
             tds = "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
             body.append(f'<tr class="kamal-nb-{self.levels[position]}"{style}>{tds}</tr>')
+        more = (
+            f"<p><small>in <code>.df</code> too: {html.escape(', '.join(self.hidden))}</small></p>"
+            if self.hidden
+            else ""
+        )
         return (
             f'<table class="kamal-nb-state">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>"
+            f"<tbody>{''.join(body)}</tbody></table>{more}"
         )
 
     def __str__(self) -> str:

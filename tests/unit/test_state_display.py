@@ -71,4 +71,4 @@ def test_missing_values_read_as_a_dash_never_nan() -> None:
 
     from kamal_nb.state.table import display_value
 
-    assert [display_value(v) for v in (None, math.nan, pd.NA, pd.NaT, "", 0)] == ["-", "-", "-", "-", "", "0"]
+    assert [display_value(v) for v in (None, math.nan, pd.NA, pd.NaT, "", 0)] == ["—", "—", "—", "—", "", "0"]
