@@ -228,8 +228,8 @@ def to_html(result: OperationResult) -> str:
     status_column = header.index("status")
     parts = [f"<p><b>{html.escape(verdict(result))}</b></p>"]
     said = findings(result)
-    if said:
-        parts.append("<p>" + "<br>".join(html.escape(line) for line in said) + "</p>")
+    if said:  # Kamal's INFO lines (and the lock): lines of a log, monospace, not prose
+        parts.append("<pre class='kamal-nb-said'>" + "\n".join(html.escape(line) for line in said) + "</pre>")
     head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
     body = "".join(
         ("<tr style='background-color: #f8d7da'>" if row[status_column] == "FAILED" else "<tr>")

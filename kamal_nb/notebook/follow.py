@@ -97,7 +97,7 @@ class FollowWidgets:
         hosts = ", ".join(self.follow.labels)
         self.header.value = (
             f"<b>kamal {html.escape(self.follow.name)}</b> on {html.escape(hosts)} — {html.escape(status)}, "
-            f"{count} lines"
+            f"{count} line{'' if count == 1 else 's'}"
         )
         if self.mode.value == "per host":
             for label, pane in self.panes.items():

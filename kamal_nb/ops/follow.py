@@ -94,7 +94,9 @@ class FollowResult:
         )
 
     def summary(self) -> str:
-        kept = f"{len(self.lines)} lines kept" + (f" ({self.dropped} older dropped)" if self.dropped else "")
+        kept = f"{len(self.lines)} line{'' if len(self.lines) == 1 else 's'} kept" + (
+            f" ({self.dropped} older dropped)" if self.dropped else ""
+        )
         return f"kamal {self.name}: followed {len(self.streams)} stream(s) for {self.duration:.1f}s, {self.stopped_by}; {kept}"
 
     def text(self, last: int = 20) -> str:

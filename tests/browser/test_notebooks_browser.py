@@ -105,6 +105,8 @@ def test_the_five_deploy_notebooks_run_in_jupyterlab(lab: Lab) -> None:
             assert error_outputs(page) == [], f"{name}: a cell failed"
             text = page.locator(".jp-Notebook").inner_text()
             assert says in text, f"{name}: {says!r} is not on the page"
+            raw = re.findall(r".*(?:<NA>|\bNaN\b|\bNaT\b).*", text)
+            assert raw == [], f"{name}: pandas' raw missing values on the page: {raw[:3]}"
             leaked = [i for i, secret in enumerate(lab.secrets) if secret in text]
             assert leaked == [], f"{name}: secret number {leaked} is on the page"
             shots = _screenshot_sections(page, name)

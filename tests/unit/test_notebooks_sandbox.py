@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,18 @@ def text_of(nb: Any) -> str:
     return "\n".join(parts)
 
 
+def missing_markers(nb: Any) -> list[str]:
+    """Outputs (text and HTML) that show pandas' raw missing values: `<NA>`, `NaN`, `NaT`, a `None` cell."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for form in (output.get("text") or "", data.get("text/plain", ""), data.get("text/html", "")):
+                if re.search(r"<NA>|&lt;NA&gt;|\bNaN\b|\bNaT\b|<td>None</td>|  None  ", form):
+                    found.append(f"cell {index}: {form[:300]}")
+    return found
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sandbox")
@@ -42,6 +55,7 @@ def run(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         nb = demo.execute(demo.NOTEBOOKS / f"{name}.ipynb", {"confirm": True, **parameters}, timeout=300)
         secrets = [DEMO_SECRET, REGISTRY_PASSWORD, *demo.secret_values(sandbox / "project")]
         assert demo.leaks(nb, secrets) == [], f"{name}: a secret value is in the executed notebook"
+        assert missing_markers(nb) == [], f"{name}: a raw missing value is shown"
         return nb
 
     return execute
