@@ -93,19 +93,36 @@ _NAMES = {"names": "name"}  # docker's NAMES column holds one name for a contain
 def parse_docker_table(output: str) -> list[dict[str, str]]:
     """Rows of docker's default table format (`docker ps`, `docker image ls`): columns begin where the
     header's names do (names are apart by two spaces or more; `CONTAINER ID` is one name), keys are the
-    names in snake case (`container_id`; `NAMES` is `name`)."""
+    names in snake case (`container_id`; `NAMES` is `name`). Output of several commands (`details`:
+    the proxy's, then each role's) has a header each: every one starts a table of its own widths."""
     lines = [line for line in output.splitlines() if line.strip()]
     if not lines:
         return []
-    starts = [(m.start(), m.group().lower().replace(" ", "_")) for m in re.finditer(r"\S+(?: \S+)*", lines[0])]
+    names = _header_names(lines[0])
     rows = []
-    for line in lines[1:]:
+    starts: list[tuple[int, str]] = []
+    for line in lines:
+        if _header_names(line) == names:
+            starts = [(m.start(), _snake(m.group())) for m in _NAME.finditer(line)]
+            continue
         row = {}
         for index, (start, name) in enumerate(starts):
             end = starts[index + 1][0] if index + 1 < len(starts) else None
-            row[_NAMES.get(name, name)] = line[start:end].strip()
+            row[name] = line[start:end].strip()
         rows.append(row)
     return rows
+
+
+_NAME = re.compile(r"\S+(?: \S+)*")
+
+
+def _header_names(line: str) -> list[str]:
+    return [m.group() for m in _NAME.finditer(line)]
+
+
+def _snake(name: str) -> str:
+    key = name.lower().replace(" ", "_")
+    return _NAMES.get(key, key)
 
 
 def _failure_rows(hosts: GroupResult, columns: Sequence[str]) -> list[dict[str, str | None]]:

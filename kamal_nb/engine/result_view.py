@@ -182,7 +182,7 @@ def _answer_text(result: OperationResult, answer: Answer) -> str:
     lines = [verdict(result), *(["", *table] if table else [])]
     raw = [host for host, output in _outputs(result).items() if output]
     if raw:
-        lines += ["", f"each host's own output: result.output(host), for {', '.join(raw)}"]
+        lines += ["", f"each host's output as Kamal prints it: result.output({raw[0]!r})"]
     return "\n".join(lines)
 
 

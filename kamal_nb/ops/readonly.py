@@ -103,13 +103,20 @@ def _roles(plan: Plan) -> dict[str, str]:
     return {step.host: step.role for step in plan.steps if step.role}
 
 
-_read_only(("details",), "Show details about all containers", lambda ctx, args: _details(ctx), NoArguments)
-_read_only(("app", "details"), "Show details about app containers", lambda ctx, args: _app_details(ctx))
+def _containers(name: str, plan: Plan, hosts: GroupResult) -> Any:
+    """The `docker ps` tables each host printed, as one table of containers."""
+    return answers.containers(name, hosts)
+
+
+_read_only(("details",), "Show details about all containers", lambda ctx, args: _details(ctx), NoArguments, _containers)
+_read_only(
+    ("app", "details"), "Show details about app containers", lambda ctx, args: _app_details(ctx), answering=_containers
+)
 _read_only(
     ("app", "containers"),
     "Show app containers on servers",
     lambda ctx, args: [PlannedStep(h, App(ctx.config).list_containers()) for h in ctx.selection.app_hosts],
-    answering=lambda name, plan, hosts: answers.containers(name, hosts),
+    answering=_containers,
 )
 _read_only(
     ("app", "images"),
@@ -124,12 +131,16 @@ _read_only(
     answering=lambda name, plan, hosts: answers.versions(name, hosts, _roles(plan)),
 )
 _read_only(
-    ("proxy", "details"), "Show details about proxy container from servers", lambda ctx, args: _proxy_details(ctx)
+    ("proxy", "details"),
+    "Show details about proxy container from servers",
+    lambda ctx, args: _proxy_details(ctx),
+    answering=_containers,
 )
 _read_only(
     ("accessory", "details"),
     "Show details about accessory on host (use NAME=all to show all accessories)",
     lambda ctx, args: _accessory_details(ctx, str(args.get("name") or "all")),
+    answering=_containers,
 )
 
 

@@ -76,6 +76,19 @@ def test_containers_and_images_are_parsed_from_dockers_tables(
     assert f"{fleet.registry}/demo" in images.output(h1).splitlines()[1], "the raw `docker image ls` stays"
 
 
+def test_details_is_one_table_of_the_proxy_app_and_accessory_containers(session: Session, fleet: FleetInfo) -> None:
+    h1, h2, h3 = fleet.host_ips
+    details = run(session, ("details",))
+    names = {(row.host, row.name) for row in details.df.itertuples()}
+    assert {(h1, "kamal-proxy"), (h2, "kamal-proxy"), (h1, "demo-web-v2"), (h3, "demo-jobs-v2")} <= names
+    assert (h3, "kamal-proxy") not in names
+    assert details.output(h1).count("CONTAINER ID") == 2, "docker's own tables (proxy, app) stay as printed"
+    text, _ = shown(details)
+    assert text.splitlines()[0].startswith("kamal details: ")
+    proxy = run(session, ("proxy", "details"))
+    assert set(proxy.df.name) == {"kamal-proxy"} and set(proxy.df.host) == {h1, h2}
+
+
 def test_a_host_down_is_a_failed_row_and_the_others_answer(
     session: Session, fleet_control: Fleet, fleet: FleetInfo
 ) -> None:

@@ -40,3 +40,11 @@ def test_images_and_empty_answers() -> None:
     ]
     assert parse_docker_table("REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n") == []
     assert parse_docker_table("") == []
+
+
+def test_several_commands_output_has_a_header_each() -> None:
+    proxy = "CONTAINER ID   IMAGE         COMMAND   CREATED   STATUS   PORTS   NAMES\n"
+    proxy += '5184eebaea1b   kamal-proxy   "run"     1 hour    Up 1 h   80/tcp  kamal-proxy\n'
+    rows = parse_docker_table(proxy + PS)
+    assert [r["name"] for r in rows] == ["kamal-proxy", "demo-web-v2", "demo-web-v1_replaced_f38947d1e08c0e08"]
+    assert rows[1]["image"] == "10.200.0.1:5000/demo:v2", "the second table's own column widths"
