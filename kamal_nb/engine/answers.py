@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kamal_nb.engine.html_style import LEFT_ALIGNED
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -83,7 +85,7 @@ class Answer:
     ) -> dict[str, Any]:
         return {
             "text/plain": str(self),
-            "text/html": f"<p><b>{html.escape(self.summary)}</b></p>{self.table_html()}",
+            "text/html": f"<p><b>{html.escape(self.summary)}</b></p>{self.table_html()}{LEFT_ALIGNED}",
         }
 
 

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from kamal_nb.engine.answers import Answer
+from kamal_nb.engine.html_style import LEFT_ALIGNED
 
 # an engine.result.OperationResult (not imported: that module imports this one)
 OperationResult = Any
@@ -194,7 +195,7 @@ def _answer_html(result: OperationResult, answer: Answer) -> str:
             parts.append(
                 f"<details><summary>{summary}</summary><pre>{html.escape(chr(10).join(output))}</pre></details>"
             )
-    return "\n".join(part for part in parts if part)
+    return "\n".join([*(part for part in parts if part), LEFT_ALIGNED])
 
 
 def text(result: OperationResult) -> str:
@@ -245,4 +246,4 @@ def to_html(result: OperationResult) -> str:
                 summary = html.escape(f"{host}: {len(output)} line{'s' if len(output) != 1 else ''} of output")
                 body_text = html.escape("\n".join(output))
                 parts.append(f"<details{opened}><summary>{summary}</summary><pre>{body_text}</pre></details>")
-    return "\n".join(parts)
+    return "\n".join([*parts, LEFT_ALIGNED])

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from kamal_nb.engine.html_style import LEFT_ALIGNED
 from kamal_nb.state.view import MISSING, View, display_value, format_duration
 
 __all__ = ["MISSING", "Column", "Level", "Table", "View", "display_value", "format_duration"]
@@ -220,7 +221,7 @@ class Table:
         )
         return (
             f'<table class="kamal-nb-state">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>{more}"
+            f"<tbody>{''.join(body)}</tbody></table>{more}{LEFT_ALIGNED}"
         )
 
     def __str__(self) -> str:

@@ -17,6 +17,8 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from kamal_nb.engine.html_style import LEFT_ALIGNED
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -92,7 +94,7 @@ class View:
             body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
         return (
             f'<table class="kamal-nb-state"><caption>{html.escape(self.caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{LEFT_ALIGNED}"
         )
 
     def __str__(self) -> str:
