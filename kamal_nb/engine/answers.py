@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.engine.html_style import LEFT_ALIGNED
+from kamal_nb.engine.html_style import td, th
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +63,7 @@ class Answer:
         header, rows = self.cells()
         if not rows:
             return ""
-        head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+        head = "".join(th(name) for name in header)
         status = header.index("status") if "status" in header else None
         body = "".join(
             (
@@ -71,7 +71,7 @@ class Answer:
                 if status is not None and row[status].startswith("FAILED")
                 else "<tr>"
             )
-            + "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
+            + "".join(td(cell) for cell in row)
             + "</tr>"
             for row in rows
         )
@@ -85,7 +85,7 @@ class Answer:
     ) -> dict[str, Any]:
         return {
             "text/plain": str(self),
-            "text/html": f"<p><b>{html.escape(self.summary)}</b></p>{self.table_html()}{LEFT_ALIGNED}",
+            "text/html": f"<p><b>{html.escape(self.summary)}</b></p>{self.table_html()}",
         }
 
 

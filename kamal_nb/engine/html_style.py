@@ -1,12 +1,16 @@
-"""The one style rule kamal_nb's HTML tables share: text cells read left-aligned (JupyterLab aligns
-every cell right, which reads badly for names, images and messages). A `<style>` element, placed after
-the table so that an output still begins with its summary; where HTML is sanitized (an untrusted
-notebook, GitHub) it is dropped and the table reads as before."""
+"""How kamal_nb's HTML table cells read: text left-aligned (JupyterLab aligns every cell right, which
+reads badly for names, images and messages). An inline style on each cell, because JupyterLab drops a
+`<style>` element from an output and its own rule is on the cells; GitHub drops styles, and the
+table reads as before."""
 
-TABLE_CLASSES = ("kamal-nb-state", "kamal-nb-result", "kamal-nb-answer")
+import html
 
-LEFT_ALIGNED = (
-    "<style>"
-    + ", ".join(f"table.{name} td, table.{name} th" for name in TABLE_CLASSES)
-    + " { text-align: left; }</style>"
-)
+LEFT = ' style="text-align: left"'
+
+
+def th(name: str) -> str:
+    return f"<th{LEFT}>{html.escape(name)}</th>"
+
+
+def td(cell: str) -> str:
+    return f"<td{LEFT}>{html.escape(cell)}</td>"

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from kamal_nb.engine.answers import Answer
-from kamal_nb.engine.html_style import LEFT_ALIGNED
+from kamal_nb.engine.html_style import td, th
 
 # an engine.result.OperationResult (not imported: that module imports this one)
 OperationResult = Any
@@ -195,7 +195,7 @@ def _answer_html(result: OperationResult, answer: Answer) -> str:
             parts.append(
                 f"<details><summary>{summary}</summary><pre>{html.escape(chr(10).join(output))}</pre></details>"
             )
-    return "\n".join([*(part for part in parts if part), LEFT_ALIGNED])
+    return "\n".join(part for part in parts if part)
 
 
 def text(result: OperationResult) -> str:
@@ -231,10 +231,10 @@ def to_html(result: OperationResult) -> str:
     said = findings(result)
     if said:  # Kamal's INFO lines (and the lock): lines of a log, monospace, not prose
         parts.append("<pre class='kamal-nb-said'>" + "\n".join(html.escape(line) for line in said) + "</pre>")
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    head = "".join(th(name) for name in header)
     body = "".join(
         ("<tr style='background-color: #f8d7da'>" if row[status_column] == "FAILED" else "<tr>")
-        + "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
+        + "".join(td(cell) for cell in row)
         + "</tr>"
         for row in rows
     )
@@ -246,4 +246,4 @@ def to_html(result: OperationResult) -> str:
                 summary = html.escape(f"{host}: {len(output)} line{'s' if len(output) != 1 else ''} of output")
                 body_text = html.escape("\n".join(output))
                 parts.append(f"<details{opened}><summary>{summary}</summary><pre>{body_text}</pre></details>")
-    return "\n".join([*parts, LEFT_ALIGNED])
+    return "\n".join(parts)

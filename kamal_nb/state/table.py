@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from kamal_nb.engine.html_style import LEFT_ALIGNED
+from kamal_nb.engine.html_style import td, th
 from kamal_nb.state.view import MISSING, View, display_value, format_duration
 
 __all__ = ["MISSING", "Column", "Level", "Table", "View", "display_value", "format_duration"]
@@ -207,12 +207,12 @@ class Table:
         caption = f"<caption>{html.escape(self.caption)}</caption>"
         if not self.rows:
             return f"<p><b>{html.escape(self.title)}</b>: {html.escape(self.empty)}</p>"
-        head = "".join(f"<th>{html.escape(c.name)}</th>" for c in self.shown)
+        head = "".join(th(c.name) for c in self.shown)
         body = []
         for position, cells in enumerate(self.display_rows()):
             css = self.row_css(position)
             style = f' style="{css}"' if css else ""
-            tds = "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+            tds = "".join(td(cell) for cell in cells)
             body.append(f'<tr class="kamal-nb-{self.levels[position]}"{style}>{tds}</tr>')
         more = (
             f"<p><small>in <code>.df</code> too: {html.escape(', '.join(self.hidden))}</small></p>"
@@ -221,7 +221,7 @@ class Table:
         )
         return (
             f'<table class="kamal-nb-state">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>{more}{LEFT_ALIGNED}"
+            f"<tbody>{''.join(body)}</tbody></table>{more}"
         )
 
     def __str__(self) -> str:

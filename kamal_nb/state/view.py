@@ -17,7 +17,7 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.engine.html_style import LEFT_ALIGNED
+from kamal_nb.engine.html_style import td, th
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,15 +86,15 @@ class View:
         return "\n".join([self.caption, *(lines if len(rows) > 1 else [])])
 
     def to_html(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.frame.columns)
+        head = "".join(th(str(c)) for c in self.frame.columns)
         body = []
         for position, cells in enumerate(self.cells()):
             css = self.row_css[position] if position < len(self.row_css) else ""
             style = f' style="{css}"' if css else ""
-            body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+            body.append(f"<tr{style}>" + "".join(td(cell) for cell in cells) + "</tr>")
         return (
             f'<table class="kamal-nb-state"><caption>{html.escape(self.caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{LEFT_ALIGNED}"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 
     def __str__(self) -> str:

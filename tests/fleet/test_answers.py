@@ -31,7 +31,7 @@ def shown(result: object) -> tuple[str, str]:
     text, page = data["text/plain"], data["text/html"]
     for form in (text, page):
         assert "<NA>" not in form and "NaN" not in form, form
-        assert not re.search(r"(^|  |<td>)None(  |$|</td>)", form, re.MULTILINE), form  # no None as a cell
+        assert not re.search(r"(^|  |<td[^>]*>)None(  |$|</td>)", form, re.MULTILINE), form  # no None as a cell
     return text, page
 
 

@@ -34,7 +34,7 @@ def missing_markers(nb: Any) -> list[str]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             for form in (output.get("text") or "", data.get("text/plain", ""), data.get("text/html", "")):
-                if re.search(r"<NA>|&lt;NA&gt;|\bNaN\b|\bNaT\b|<td>None</td>|  None  ", form):
+                if re.search(r"<NA>|&lt;NA&gt;|\bNaN\b|\bNaT\b|<td[^>]*>None</td>|  None  ", form):
                     found.append(f"cell {index}: {form[:300]}")
     return found
 

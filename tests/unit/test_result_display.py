@@ -14,6 +14,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from kamal_nb.engine.html_style import LEFT
 from kamal_nb.notebook.errors import KamalOperationFailed
 from kamal_nb.notebook.magics import PendingOperation
 from kamal_nb.sandbox.fleet import create_sandbox, set_host_down
@@ -119,7 +120,7 @@ def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
     summary_first(text, page, r"kamal app version: v1 on 2 of 2 hosts \(")
     rows = [line.split() for line in text.splitlines()[1:] if line.startswith("10.200")]
     assert rows == [[HOSTS[0], "web", "v1"], [HOSTS[1], "web", "v1"]], text
-    assert "<th>role</th><th>version</th>" in page and "<td>v1</td>" in page
+    assert f"<th{LEFT}>role</th><th{LEFT}>version</th>" in page and f"<td{LEFT}>v1</td>" in page
     assert version.df.columns.tolist() == ["host", "role", "version"] and version.output(HOSTS[0]) == "v1\n"
     assert page.index("<table") < page.index(f"<details><summary>{HOSTS[0]}: 1 line of output")
 
@@ -164,7 +165,7 @@ def test_rollback_to_nowhere_then_rollback_and_state(shell: Shell) -> None:
     shown(shell, "deploy -P --version v2 --yes")
     _, _, text, page = shown(shell, "rollback v1 --yes")
     summary_first(text, page, r"kamal rollback: v1 booted on 2 of 2 hosts \(")
-    assert "v2 → v1" in text and "<td>v2 → v1</td>" in page
+    assert "v2 → v1" in text and f"<td{LEFT}>v2 → v1</td>" in page
     _, _, text, page = shown(shell, "state")
     summary_first(text, page, r"Fleet state of demo: 2 hosts, 2 reachable")
     assert "web: v1" in text, text

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from kamal_nb.engine.html_style import LEFT
 from kamal_nb.state import FleetState
 from kamal_nb.state.deployment import Deployment, RoleInfo
 from kamal_nb.state.model import Container, HostSnapshot
@@ -421,11 +422,11 @@ def test_text_and_html_reprs_read_without_colour() -> None:
     assert "status" in text.splitlines()[1] and "no running container" in text
     html = bundle["text/html"]
     assert html.count(f'style="{ROW_CSS["bad"]}"') == 1 and html.count(f'style="{ROW_CSS["warn"]}"') == 2
-    assert "<td>no running container</td>" in html and "<caption>releases (3 rows, 3 flagged)</caption>" in html
+    assert f"<td{LEFT}>no running container</td>" in html and "<caption>releases (3 rows, 3 flagged)</caption>" in html
     assert max(len(line) for line in text.splitlines()) <= 100, text  # fits a screen: details in .df
     assert text.splitlines()[-1] == "(in .df too: container, container_id, image, started_at, running)"
     started = state.releases.view("host", "started_at")
-    assert "2026-11-26 21:00:27Z" in str(started) and "<td>2026-11-26 21:00:27Z</td>" in started.to_html()  # UTC
+    assert "2026-11-26 21:00:27Z" in str(started) and f"<td{LEFT}>2026-11-26 21:00:27Z</td>" in started.to_html()  # UTC
     assert "—" in str(state.releases.view("stale")) and "<NA>" not in str(state.releases.view())
     assert state.releases.df.stale.isna().any(), "the data keeps NA: a view shows it as a dash"
     overview = state._repr_mimebundle_()
