@@ -140,7 +140,7 @@ def _with_status(columns: tuple[str, ...], hosts: GroupResult) -> tuple[str, ...
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    return f"{count or 'no'} {word}{'' if count == 1 else 's'}"
 
 
 def versions(question: str, hosts: GroupResult, roles: Mapping[str, str]) -> Answer:
@@ -162,7 +162,7 @@ def versions(question: str, hosts: GroupResult, roles: Mapping[str, str]) -> Ans
     else:
         listed = ", ".join(f"{version} on {count}" for version, count in counted.most_common())
         summary = f"{len(counted)} versions: {listed} of {_plural(answered, 'host')}"
-    return Answer(question, columns, tuple(rows), summary)
+    return Answer(question, columns, tuple(rows), summary if answered else "no host answered")
 
 
 CONTAINER_COLUMNS = ("host", "container_id", "name", "image", "status", "created", "ports", "command")
@@ -186,7 +186,7 @@ def containers(question: str, hosts: GroupResult) -> Answer:
         f", {running} running" if found else ""
     )
     shown = ("host", "container_id", "name", "image", "status", *(("failure",) if hosts.failed else ()))
-    return Answer(question, columns, tuple(rows), summary, shown)
+    return Answer(question, columns, tuple(rows), summary if answered else "no host answered", shown)
 
 
 def images(question: str, hosts: GroupResult) -> Answer:
@@ -205,4 +205,4 @@ def images(question: str, hosts: GroupResult) -> Answer:
     summary = f"{_plural(len(found), 'image')} on {_plural(answered, 'host')}" + (
         f", tags {', '.join(tags)}" if tags else ""
     )
-    return Answer(question, columns, tuple(rows), summary)
+    return Answer(question, columns, tuple(rows), summary if answered else "no host answered")

@@ -161,6 +161,7 @@ def test_a_host_that_is_down_gets_its_own_failed_row(session: Session, fleet_con
         fleet_control.start_sshd(down.name)
     assert set(result.hosts.succeeded) == {h.ip for h in fleet.hosts[:2]}
     assert "connection refused" in (result.hosts[down.ip].failure or "")
-    table = result.df
+    table = result.hosts_df  # one row a host (`.df` is the answer: the containers, the host's failure)
     assert list(table["status"]) == ["ok", "ok", "FAILED"]
+    assert result.df.loc[result.df.host == down.ip, "status"].tolist() == ["FAILED"]
     assert "FAILED on 1 of 3 hosts" in str(result)

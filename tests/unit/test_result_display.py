@@ -84,7 +84,7 @@ def test_fresh_fleet_state_and_details(shell: Shell) -> None:
     summary_first(text, page, r"Fleet state of demo: 2 hosts, 2 reachable")
     assert "nothing deployed yet" in text and "ERROR" not in text  # graded: an empty fleet is info
     _, _, text, page = shown(shell, "details")
-    summary_first(text, page, r"kamal details: 0 containers on 2 hosts \(")
+    summary_first(text, page, r"kamal details: no containers on 2 hosts \(")
     assert "CONTAINER ID" not in text and "CONTAINER ID" in page, "docker's own tables: on demand (collapsed)"
     assert "<details open>" not in page
     _, _, text, page = shown(shell, "app version")
@@ -93,7 +93,7 @@ def test_fresh_fleet_state_and_details(shell: Shell) -> None:
         [host, "web", "—"] for host in HOSTS
     ], "no version: a dash, not None or <NA>"
     _, _, text, page = shown(shell, "app containers")
-    summary_first(text, page, r"kamal app containers: 0 containers on 2 hosts \(")
+    summary_first(text, page, r"kamal app containers: no containers on 2 hosts \(")
 
 
 def test_deploy_confirm_then_deploy_then_version(shell: Shell) -> None:
