@@ -92,3 +92,16 @@ def test_watch_compares_each_tick_with_the_one_before(session: Session) -> None:
     result = watcher.result("time limit (1s)")
     assert result.ticks == 2 and list(result.df.columns) == ["time", "change"]
     session.close()
+
+
+def test_one_line_is_one_line_in_the_follow_header_and_summary(session: Session) -> None:
+    from kamal_nb.notebook.follow import FollowWidgets
+
+    ctx = session.context(GlobalOptions(hosts=("10.200.0.11",)))
+    follow = start_follow(ctx, ("server", "exec"), {"cmd": "sleep 0.5; echo one", "stream": True})
+    view = FollowWidgets(follow)  # subscribed before the line comes
+    result = wait_and_stop(follow, 10)
+    view.redraw(force=True, state="ended")
+    assert "— ended, 1 line" in view.header.value and "1 lines" not in view.header.value
+    assert result.summary().endswith("; 1 line kept"), result.summary()
+    session.close()
