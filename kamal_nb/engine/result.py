@@ -18,9 +18,16 @@ class OperationFailed(HostFailures):
     """An operation failed on some hosts; `.result` is the whole GroupResult."""
 
 
+_SHELL_WRAPPED = re.compile(r"^sh -c '(.*)'$", re.DOTALL)
+
+
 def _brief(command: str, width: int = 60) -> str:
-    """A command on one short line (a table cell)."""
+    """A command on one short line (a table cell); `sh -c '...'` reads as what it runs (its quotes
+    undone), since the wrapper and its escaped quotes say nothing to a reader."""
     line = " ".join(command.split())
+    wrapped = _SHELL_WRAPPED.match(line)
+    if wrapped:
+        line = wrapped.group(1).replace("'\\''", "'")
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

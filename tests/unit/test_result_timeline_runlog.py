@@ -119,3 +119,11 @@ def test_the_run_log_is_private_to_the_user(tmp_path: Path, monkeypatch: pytest.
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
     assert json.loads(log.read_text())["command"] == "lock acquire"
+
+
+def test_a_shell_wrapped_step_reads_as_what_it_runs_in_the_timeline() -> None:
+    from kamal_nb.engine.result import _brief
+
+    wrapped = "sh -c 'docker ps --latest --format '\\''{{.Names}}'\\'' --filter label=role=web'"
+    assert _brief(wrapped, 80) == "docker ps --latest --format '{{.Names}}' --filter label=role=web"
+    assert _brief("docker pull app:v2") == "docker pull app:v2"

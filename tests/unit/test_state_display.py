@@ -72,3 +72,31 @@ def test_missing_values_read_as_a_dash_never_nan() -> None:
     from kamal_nb.state.table import display_value
 
     assert [display_value(v) for v in (None, math.nan, pd.NA, pd.NaT, "", 0)] == ["—", "—", "—", "—", "", "0"]
+
+
+def test_a_view_of_any_frame_shows_a_dash_for_every_kind_of_missing_value() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from kamal_nb.state import view
+
+    frame = pd.DataFrame(
+        {
+            "host": pd.array(["h1", None], dtype="string"),
+            "role": pd.Categorical(["web", None]),
+            "exit": pd.array([0, None], dtype="Int64"),
+            "seconds": [1.5, np.nan],
+            "at": pd.to_datetime(pd.Series(["2026-01-01T00:00:00Z", None]), utc=True),
+            "ok": np.array([True, False]),
+            "note": ["", None],
+        }
+    )
+    shown = view(frame, "mixed")
+    text, page = shown._repr_mimebundle_()["text/plain"], shown._repr_mimebundle_()["text/html"]
+    assert text.splitlines()[0] == "mixed (2 rows)", "the summary first"
+    assert text.splitlines()[2].split() == ["h1", "web", "0", "1.5", "2026-01-01", "00:00:00Z", "yes"]
+    assert text.splitlines()[3].split() == ["—", "—", "—", "—", "—", "no", "—"]
+    for form in (text, page):
+        for raw in ("<NA>", "&lt;NA&gt;", "NaN", "nan", "NaT", "None"):
+            assert raw not in form, (raw, form)
+    assert shown.df is frame, "the data stays as it was"
