@@ -16,6 +16,7 @@ from kamal_nb.sandbox.backend import sandbox_backend
 from kamal_nb.sandbox.fleet import DEMO_SECRET, REGISTRY_PASSWORD, create_sandbox, set_host_down
 from kamal_nb.testing import demo
 from tests.playbooks import run_with_papermill, text_of
+from tests.unit.test_notebooks_sandbox import missing_markers
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def run(sandbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         nb = run_with_papermill(name, tmp_path, timeout=300, **{"confirm": True, **parameters})
         secrets = [DEMO_SECRET, REGISTRY_PASSWORD, *demo.secret_values(sandbox / "project")]
         assert demo.leaks(nb, secrets) == [], f"{name}: a secret value is in the executed notebook"
+        assert missing_markers(nb) == [], f"{name}: a raw missing value (<NA>, NaN...) is shown"
         return text_of(nb)
 
     return execute
