@@ -144,7 +144,8 @@ class Table:
         def row_css(row: pd.Series[Any]) -> list[str]:
             return [ROW_CSS[levels[int(row.name)]]] * len(row)  # type: ignore[call-overload]
 
-        return self.df.style.apply(row_css, axis=1).hide(axis="index").set_caption(self.caption)
+        styler = self.df.style.apply(row_css, axis=1).hide(axis="index").set_caption(self.caption)
+        return styler.format(na_rep=MISSING)  # a missing value reads "—" here too, never <NA>, NaN, NaT
 
     def row_css(self, position: int) -> str:
         """The CSS `.style` and the HTML repr give the row at ``position``."""

@@ -451,6 +451,8 @@ def test_style_highlights_the_same_rows() -> None:
     styler._compute()
     css = {row: dict(styles) for (row, _col), styles in styler.ctx.items()}
     assert css[2]["background-color"] == "#f8d7da" and css[0]["background-color"] == "#fff3cd"
+    page = styler.to_html()
+    assert "<NA>" not in page and "&lt;NA&gt;" not in page and "NaT" not in page and "—" in page
 
 
 def test_row_css_matches_levels() -> None:
