@@ -1,8 +1,9 @@
-"""The answers to the fleet's read-only questions (`app version`, `app containers`, `app images`, and
-the `docker ps` of `details`, `app details`, `proxy details`, `accessory details`) as typed tables: one row per host and role, per container, or per image, parsed from the output Kamal's
-own commands print on each host (the commands are not changed; `docker ps` / `docker image ls` keep
-their default table format, so a host's raw output stays the same as Kamal's and stays reachable with
-`result.output(host)`).
+"""The answers to the fleet's read-only questions (`app version`, `app containers`, `app images`,
+and the `docker ps` of `details`, `app details`, `proxy details`, `accessory details`) as typed
+tables: one row per host and role, per container, or per image, parsed from the output Kamal's own
+commands print on each host (the commands are not changed; `docker ps` / `docker image ls` keep
+their default table format, so a host's raw output stays the same as Kamal's and stays reachable
+with `result.output(host)`).
 
 An `Answer` reads as one summary line, then the table; `.df` is the table as pandas (string columns,
 a missing value is pandas' NA there, as data; the text and HTML show it as "—").
