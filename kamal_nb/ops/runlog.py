@@ -66,7 +66,20 @@ def record_run(
             # private to the user: the log names hosts, commands and who ran them
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            _make_private(descriptor, target.parent)
             with os.fdopen(descriptor, "a", encoding="utf-8") as log:
                 log.write(line + "\n")
     except OSError:
         pass
+
+
+def _make_private(descriptor: int, folder: Path) -> None:
+    """A log an earlier kamal_nb left 0644 in a 0755 folder is made private too (the folder only
+    when it is kamal_nb's own, never a folder KAMAL_NB_RUN_LOG merely points into)."""
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+        if folder.name == "kamal_nb" and folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)
+    except OSError:
+        pass  # not ours to change (another owner): writing the line still matters more

@@ -121,6 +121,22 @@ def test_the_run_log_is_private_to_the_user(tmp_path: Path, monkeypatch: pytest.
     assert json.loads(log.read_text())["command"] == "lock acquire"
 
 
+def test_a_run_log_left_readable_by_an_earlier_version_is_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "state" / "kamal_nb"
+    folder.mkdir(parents=True, mode=0o755)
+    folder.chmod(0o755)
+    log = folder / "runs.jsonl"
+    log.write_text('{"command": "deploy"}\n')
+    log.chmod(0o644)
+    monkeypatch.setenv("KAMAL_NB_RUN_LOG", str(log))
+    record_run(Session(root=tmp_path).context(), ("lock", "release"), {}, started="now", duration=0.1)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert [json.loads(line)["command"] for line in log.read_text().splitlines()] == ["deploy", "lock release"]
+
+
 def test_a_shell_wrapped_step_reads_as_what_it_runs_in_the_timeline() -> None:
     from kamal_nb.engine.result import _brief
 
