@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.bench import (
     Sample,

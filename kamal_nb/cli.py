@@ -88,10 +88,10 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     """Run one parsed command against a session in ``root`` (the current directory)."""
     if invocation.path == ("state",):
         import kamal_nb.state.operation  # noqa: F401 (registers `state` in the catalog: state sits above ops)
+    from kamal_nb.engine.plan import Plan
+    from kamal_nb.engine.result import OperationResult
     from kamal_nb.ops import catalog
     from kamal_nb.ops.local_result import LocalResult
-    from kamal_nb.ops.plan import Plan
-    from kamal_nb.ops.result import OperationResult
     from kamal_nb.ops.session import Session
     from kamal_nb.text_view import TextView
 

@@ -64,8 +64,8 @@ def run_watch(
     limit: float | None,
     on_view: Callable[[Any], None] | None = None,
 ) -> Any:
+    from kamal_nb.engine.errors import Refused
     from kamal_nb.notebook.follow import ui_polling
-    from kamal_nb.ops.errors import Refused
 
     args = dict(invocation.args)
     kind = str(args.get("what") or "state")

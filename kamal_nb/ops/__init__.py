@@ -1,1 +1,3 @@
-"""Operations: ordered steps over hosts (deploy, rollback, env push, lock, details...)."""
+"""Operations, grouped as Kamal's CLI classes are (lib/kamal/cli/): main/, app/, proxy/, build/, lock/,
+accessory, prune, registry, server, secrets, env; the other top-level modules are shared by every class.
+"""

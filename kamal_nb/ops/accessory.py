@@ -18,10 +18,10 @@ from kamal_nb.commands.command import cmd
 from kamal_nb.config import Config
 from kamal_nb.config.accessories import Accessory as AccessoryConfig
 from kamal_nb.config.errors import ConfigError
+from kamal_nb.engine.errors import Refused
 from kamal_nb.fleet import Step, Upload
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops.session import Context, Once
 
 Args = Mapping[str, Any]
@@ -28,44 +28,44 @@ Typed = TypeVar("Typed")
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap). The `state`
 # operation (kamal_nb.state.operation) sits above ops: the views import it, ops never name it.
 OPERATION_MODULES: tuple[str, ...] = (
-    "kamal_nb.ops.readonly",
-    "kamal_nb.ops.lock",
+    "kamal_nb.ops.main.details",
+    "kamal_nb.ops.lock.deploy_lock",
 )
 
 # Build, deploy, redeploy, rollback, app boot, stale containers, prune, proxy boot, env push, setup.
 DEPLOY_MODULES = (
-    "kamal_nb.ops.build",
-    "kamal_nb.ops.proxy_boot",
+    "kamal_nb.ops.build.deliver",
+    "kamal_nb.ops.proxy.boot",
     "kamal_nb.ops.prune",
-    "kamal_nb.ops.boot",
-    "kamal_nb.ops.stale",
-    "kamal_nb.ops.deploy",
-    "kamal_nb.ops.rollback",
-    "kamal_nb.ops.env_push",
-    "kamal_nb.ops.setup",
+    "kamal_nb.ops.app.boot",
+    "kamal_nb.ops.app.stale",
+    "kamal_nb.ops.main.deploy",
+    "kamal_nb.ops.main.rollback",
+    "kamal_nb.ops.env",
+    "kamal_nb.ops.main.setup",
 )
 
 # Kamal's other commands: accessories, proxy and app lifecycle, registry, remove, server bootstrap,
 # hidden app removes, proxy boot_config, and the 1.x -> 2.0 upgrade.
 LIFECYCLE_MODULES = (
     "kamal_nb.ops.accessory",
-    "kamal_nb.ops.proxy_ops",
-    "kamal_nb.ops.app_ops",
-    "kamal_nb.ops.registry_ops",
-    "kamal_nb.ops.remove",
+    "kamal_nb.ops.proxy.lifecycle",
+    "kamal_nb.ops.app.lifecycle",
+    "kamal_nb.ops.registry",
+    "kamal_nb.ops.main.remove",
     "kamal_nb.ops.server",
-    "kamal_nb.ops.app_removes",
-    "kamal_nb.ops.proxy_config",
-    "kamal_nb.ops.upgrade",
+    "kamal_nb.ops.app.removes",
+    "kamal_nb.ops.proxy.boot_config",
+    "kamal_nb.ops.main.upgrade",
 )
 
 
 # Kamal's commands that run on this machine only: init, docs, secrets, the buildx build setup.
 LOCAL_MODULES = (
-    "kamal_nb.ops.init_project",
-    "kamal_nb.ops.config_docs",
-    "kamal_nb.ops.secrets_commands",
-    "kamal_nb.ops.buildx_setup",
+    "kamal_nb.ops.main.init",
+    "kamal_nb.ops.main.docs",
+    "kamal_nb.ops.secrets",
+    "kamal_nb.ops.build.buildx",
 )
 
 
@@ -107,7 +107,7 @@ class Operation:
 
 def typed_arguments(kind: type[Typed], args: Args, name: str) -> Typed:
     """`args` as a `kind` dataclass; a key it has no field for is refused (one line)."""
-    from kamal_nb.ops.errors import Refused
+    from kamal_nb.engine.errors import Refused
 
     names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
     unknown = sorted(set(args) - names)
@@ -237,8 +237,8 @@ def failure_of(error: BaseException, operation: str) -> Failure | None:
     (`short`); None for anything else (a bug), which keeps its traceback."""
     from kamal_nb.config.errors import ConfigError
     from kamal_nb.config.secret_adapters import AdapterError
+    from kamal_nb.engine.errors import OperationError
     from kamal_nb.fleet import HostFailures
-    from kamal_nb.ops.errors import OperationError
     from kamal_nb.ops.selection import SelectionError
     from kamal_nb.redaction import redact
 
@@ -300,6 +300,6 @@ def _version(ctx: Context) -> str | None:
 def pre_connect(ctx: Context, path: tuple[str, ...]) -> None:
     """Hook `pre-connect`, with the secrets: Kamal runs it once per command (a process), just before
     its first SSH connection (so not when the arguments were refused first)."""
-    from kamal_nb.ops.hooks import run_hook
+    from kamal_nb.engine.hooks import run_hook
 
     run_hook(ctx, "pre-connect", command=path[0], subcommand=path[1] if len(path) > 1 else None, secrets=True)

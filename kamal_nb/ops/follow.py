@@ -26,11 +26,11 @@ from typing import Any
 from kamal_nb.commands import App, Proxy, Registry
 from kamal_nb.commands.accessory import Accessory
 from kamal_nb.commands.command import Command
+from kamal_nb.engine.errors import Refused
 from kamal_nb.fleet.pool import HostUnreachable
 from kamal_nb.fleet.stream import StreamedCommand
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.session import Context
 
 # the paths that can stream, and what they stream

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import IO, Literal
 
 from kamal_nb.commands import Command
+from kamal_nb.engine.hooks import LOCAL
 from kamal_nb.fleet import CommandResult, Finished, Output, Started
-from kamal_nb.ops.hooks import LOCAL
 from kamal_nb.ops.script import local_env
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import redact

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kamal_nb.engine.errors import OperationError
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import GroupResult
 from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.errors import OperationError
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 
 

@@ -5,10 +5,10 @@ no container uses (never `<repo>:latest`). One round trip per host."""
 from __future__ import annotations
 
 from kamal_nb.commands import Prune
+from kamal_nb.engine.errors import Refused
 from kamal_nb.engine.run import play
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import Do, Phase, Script, register_script
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Recorder

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import redact
 

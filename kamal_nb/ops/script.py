@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.engine.run import local_env, run_script
 from kamal_nb.engine.script import (
     Action,
@@ -31,8 +33,6 @@ from kamal_nb.engine.script import (
     plan_script,
 )
 from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 
 __all__ = [

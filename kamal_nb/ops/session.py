@@ -21,10 +21,10 @@ from functools import cached_property
 from pathlib import Path
 
 from kamal_nb.config import Config, load_config
+from kamal_nb.engine.plan import Plan
 from kamal_nb.fleet import EventStream, FleetRunner, GroupResult, SshSettings, Step
 from kamal_nb.fleet.runner import HostPool
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.selection import Selection
 from kamal_nb.ops.transport import ssh_settings
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops.arguments import NoArguments
 from kamal_nb.ops.catalog import register
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.state.deployment import Deployment
 from kamal_nb.state.fleet_state import FleetState, probe_fleet

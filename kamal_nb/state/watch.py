@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kamal_nb.ops.errors import Refused
+from kamal_nb.engine.errors import Refused
 from kamal_nb.ops.session import Context
 from kamal_nb.state.fleet_state import gather
 

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import real_kamal, write_project

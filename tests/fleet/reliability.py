@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops.lock import read_status
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import FleetInfo
 from tests.fleet.helpers import running, version_of

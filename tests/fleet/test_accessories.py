@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from kamal_nb.engine.errors import Refused
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import kamal_ok, run

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import deploy_config, write_project

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.config.errors import ConfigError
+from kamal_nb.engine.plan import Plan
 from kamal_nb.fleet.events import HostEvent, Output
-from kamal_nb.ops.build import BuildError
-from kamal_nb.ops.plan import Plan
+from kamal_nb.ops.build.deliver import BuildError
 from kamal_nb.ops.session import Session
 from kamal_nb.testing import images
 from kamal_nb.testing.fleet import Fleet, FleetInfo

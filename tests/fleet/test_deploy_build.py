@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing import images
 from kamal_nb.testing.fleet import Fleet, FleetInfo

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.lock import read_status
+from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import set_up_with_kamal

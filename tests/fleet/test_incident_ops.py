@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kamal_nb.ops.errors import Refused
+from kamal_nb.engine.errors import Refused
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import kamal_binary

@@ -12,7 +12,7 @@ import pytest
 
 from kamal_nb.engine.record import OperationInterrupted
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops.lock import read_status
+from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import run, set_up_with_kamal

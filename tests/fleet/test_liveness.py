@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.fleet import HostEvent, Output, Started
-from kamal_nb.ops.lock import read_status
+from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import run, running

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from IPython.utils.capture import capture_output
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.notebook.errors import KamalOperationFailed
 from kamal_nb.notebook.magics import PendingOperation
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import APP_SECRET, real_kamal
 from tests.fleet.helpers import kamal_shell, set_up_with_kamal

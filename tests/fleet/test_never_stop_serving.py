@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.plan import Plan
 from kamal_nb.fleet import HostEvent, Started
-from kamal_nb.ops.lock import LockError, LockStatus, read_status
-from kamal_nb.ops.plan import Plan
+from kamal_nb.ops.lock.deploy_lock import LockError, LockStatus, read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.ops.steps import OperationInterrupted
 from kamal_nb.testing.fleet import Fleet, FleetInfo

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.lock import LockError, holding, read_status
+from kamal_nb.ops.lock.deploy_lock import LockError, holding, read_status
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.selection import SelectionError
 from kamal_nb.ops.session import Context, Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo

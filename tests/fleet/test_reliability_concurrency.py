@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import Started
-from kamal_nb.ops.lock import LockError, read_status
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.ops.lock.deploy_lock import LockError, read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import perform, run

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.plan import Plan
 from kamal_nb.fleet.events import HostEvent, Output, Started
-from kamal_nb.ops.build_engines import EngineUnavailable
+from kamal_nb.ops.build.engines import EngineUnavailable
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.session import Session
 from kamal_nb.testing import images
 from kamal_nb.testing.fleet import Fleet, FleetInfo

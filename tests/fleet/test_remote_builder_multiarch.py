@@ -2,7 +2,7 @@
 
 - `arch: [amd64, arm64]`, locally or hybrid with builder.remote: no engine is arm64, so the build is
   refused in one line naming arm64 and the engine, before any hook, build or host command.
-- The manifest list itself (kamal_nb.ops.build_multiarch.put_manifest_list) against the fleet's
+- The manifest list itself (kamal_nb.ops.build.multiarch.put_manifest_list) against the fleet's
   registry with its login: an amd64 image and a real arm64 image (COPY-only FROM scratch, so an
   amd64 engine builds it without running arm64 code) pushed as `<version>-<arch>`, then the list
   as `<version>` and `latest`; a host's engine pulls the amd64 image by default and the arm64 one
@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.build_engine.registry_api import DOCKER_LIST
-from kamal_nb.ops.build_engines import BuildEngine, EngineUnavailable
-from kamal_nb.ops.build_multiarch import put_manifest_list
+from kamal_nb.ops.build.engines import BuildEngine, EngineUnavailable
+from kamal_nb.ops.build.multiarch import put_manifest_list
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import run

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import FleetInfo
 from kamal_nb.testing.project import deploy_config, write_project

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kamal_nb.ops.plan import Plan
+from kamal_nb.engine.plan import Plan
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.images import build, local_engine, push

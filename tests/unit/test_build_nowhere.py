@@ -9,7 +9,7 @@ import pytest
 
 from kamal_nb.config.assemble import local_docker_arch
 from kamal_nb.ops import catalog
-from kamal_nb.ops.build_engines import EngineUnavailable
+from kamal_nb.ops.build.engines import EngineUnavailable
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
 from tests.unit.test_ops_plans import project

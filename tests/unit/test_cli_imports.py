@@ -96,9 +96,14 @@ def test_a_terminal_command_imports_no_notebook_library(argv: list[str], sandbox
 def test_a_fleet_question_imports_no_deploy_operation(sandbox: tuple[Path, dict[str, str]]) -> None:
     project, env = sandbox
     modules = modules_of(["details"], project, env)
-    for module in ("kamal_nb.ops.deploy", "kamal_nb.ops.build", "kamal_nb.state.fleet_state", "kamal_nb.notebook"):
+    for module in (
+        "kamal_nb.ops.main.deploy",
+        "kamal_nb.ops.build.deliver",
+        "kamal_nb.state.fleet_state",
+        "kamal_nb.notebook",
+    ):
         assert module not in modules
-    assert "kamal_nb.ops.readonly" in modules  # the question's own operation
+    assert "kamal_nb.ops.main.details" in modules  # the question's own operation
 
 
 def test_the_lock_age_guard_holds_from_the_command_line(sandbox: tuple[Path, dict[str, str]]) -> None:

@@ -19,8 +19,8 @@ FAKE_OPS = """
 import sys
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult, Output, Started, Finished
 from kamal_nb.ops import catalog
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
+from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.result import OperationResult
 catalog.catalog = lambda: dict(catalog._CATALOG)  # only the fakes, never the real operations
 
 def plan(ctx, args):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kamal_nb.ops.errors import Refused
+from kamal_nb.engine.errors import Refused
 from kamal_nb.ops.follow import split_timestamp, start_follow, wait_and_stop
-from kamal_nb.ops.lock_guard import parse_age
+from kamal_nb.ops.lock.older_than import parse_age
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
 from kamal_nb.sandbox.backend import sandbox_backend

@@ -79,7 +79,7 @@ def test_class_and_message_come_from_the_exception() -> None:
     templated = ConfigError("undefined local variable (NameError)", path="d.yml", line=3, kamal_class="NameError")
     assert (kamal_class(templated), kamal_message(templated)) == ("NameError", "undefined local variable")
 
-    class LockError(Exception):  # kamal_nb.ops.lock's class, by name
+    class LockError(Exception):  # kamal_nb.ops.lock.deploy_lock's class, by name
         pass
 
     assert kamal_class(LockError("Deploy lock found.")) == "Kamal::Cli::LockError"

@@ -29,9 +29,9 @@ from kamal_nb.commands import Hook
 from kamal_nb.config import load_config, schema
 from kamal_nb.notebook.errors import KamalError
 from kamal_nb.ops import catalog
-from kamal_nb.ops.config_docs import DOCS, SECTIONS, docs, titlecase
-from kamal_nb.ops.init_project import TEMPLATES
 from kamal_nb.ops.local_result import LocalResult
+from kamal_nb.ops.main.docs import DOCS, SECTIONS, docs, titlecase
+from kamal_nb.ops.main.init import TEMPLATES
 from kamal_nb.redaction import REDACTED, Secret
 from tests.unit.standin_cli import StandIns
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from kamal_nb.cli import main
-from kamal_nb.ops.config_docs import SECTIONS, titlecase
+from kamal_nb.ops.main.docs import SECTIONS, titlecase
 from kamal_nb.testing.project import kamal_binary, real_kamal
 from tests.unit.ruby_in_kamal import run_harness
 from tests.unit.test_local_commands import DEPLOY_YML

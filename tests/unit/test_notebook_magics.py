@@ -22,12 +22,12 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets import TraitError
 
+from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import CommandResult, Finished, GroupResult, HostResult, Output, Started
 from kamal_nb.notebook.errors import KamalError, KamalOperationFailed
 from kamal_nb.notebook.magics import KamalMagics, PendingOperation, TextResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import Secret
 
@@ -176,12 +176,12 @@ def test_config_traits(ip: Shell, ops: FakeOps) -> None:
         "auto",
     )
     ip.run_line_magic("config", "KamalMagics.destination = 'staging'")
-    ip.run_line_magic("config", "KamalMagics.config_file = 'ops/deploy.yml'")
+    ip.run_line_magic("config", "KamalMagics.config_file = 'ops/main/deploy.yml'")
     ip.run_line_magic("config", "KamalMagics.command_timeout = 5.0")
     ip.run_line_magic("config", "KamalMagics.parallelism = 2")
     ip.run_line_magic("kamal", "details -q")
     ctx = ops.runs[-1][1]
-    assert (ctx.options.destination, ctx.options.config_file) == ("staging", "ops/deploy.yml")
+    assert (ctx.options.destination, ctx.options.config_file) == ("staging", "ops/main/deploy.yml")
     assert ctx.session.command_timeout == 5.0 and getattr(ctx.session, "parallelism", None) == 2
     ip.run_line_magic("kamal", "details -q -d production -c other.yml")
     ctx = ops.runs[-1][1]
@@ -521,7 +521,7 @@ def test_local_commands_when_no_operation_provides_them(ip: Shell, ops: FakeOps)
 
 
 def test_operation_errors_are_one_line_without_a_traceback(ip: Shell, ops: FakeOps) -> None:
-    from kamal_nb.ops.lock import LockError
+    from kamal_nb.ops.lock.deploy_lock import LockError
 
     def held(ctx: Context, args: Any) -> Plan:
         raise LockError("Deploy lock found. Run 'kamal lock help' for more information")

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kamal_nb.engine.errors import Refused
+from kamal_nb.engine.plan import Plan
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import Batch, CommandResult, GroupResult, HostResult, SshSettings, Step, Upload
 from kamal_nb.ops import catalog
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context, Session
 from kamal_nb.ops.steps import Tolerated
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kamal_nb.engine.plan import Plan
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.plan import Plan
 from kamal_nb.ops.session import Session
 from kamal_nb.ops.steps import Cmd, GuardedBatch, proxy_version_error, round_trip
 

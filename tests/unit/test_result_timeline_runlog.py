@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult
 from kamal_nb.ops import catalog
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.runlog import record_run
 from kamal_nb.ops.session import Context, Session
 from kamal_nb.redaction import Secret

@@ -12,11 +12,11 @@ import pytest
 
 from kamal_nb.commands import App, Builder, Docker, Proxy, Registry, Server, container_hostname
 from kamal_nb.config import Config, load_config
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import Batch, EventStream, FleetRunner, Output, Step, Upload
 from kamal_nb.ops.catalog import perform
-from kamal_nb.ops.lock import LockError
+from kamal_nb.ops.lock.deploy_lock import LockError
 from kamal_nb.ops.options import GlobalOptions
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Session
 from kamal_nb.sandbox.backend import backend_from_env, sandbox_backend
 from kamal_nb.sandbox.docker_emulator import execute
@@ -305,7 +305,7 @@ def test_state_gathering_on_the_sandbox(sandbox: SandboxInfo, config: Config) ->
 @pytest.mark.slow
 def test_build_and_push_then_deploy_rollback_on_the_sandbox(sandbox: SandboxInfo) -> None:
     """The demo's whole story runs on the sandbox: build v3 into its registry, deploy, roll back."""
-    pytest.importorskip("kamal_nb.ops.deploy")
+    pytest.importorskip("kamal_nb.ops.main.deploy")
     from kamal_nb.ops.catalog import perform as run_operation
     from kamal_nb.sandbox.build import build_and_push
 

@@ -1,4 +1,4 @@
-"""Which container kamal-proxy routes to (kamal_nb.ops.serving), and the plans that keep it: read
+"""Which container kamal-proxy routes to (kamal_nb.ops.app.serving), and the plans that keep it: read
 from kamal-proxy's `list` as the real kamal-proxy and the test fleet's stand-in print it. The fleet
 test is tests/fleet/test_never_stop_serving.py."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from kamal_nb.commands import App
 from kamal_nb.config import load_config
 from kamal_nb.fleet import CommandResult
-from kamal_nb.ops.serving import CONTAINERS, ROUTES, route_targets, serving_version
+from kamal_nb.ops.app.serving import CONTAINERS, ROUTES, route_targets, serving_version
 from kamal_nb.sandbox.proxy import ProxyRoutes
 from tests.unit.test_ops_plans import JOBS, WEB, commands, plan, project
 

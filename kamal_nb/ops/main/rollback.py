@@ -12,12 +12,12 @@ boot's first reads (each role's current version, the env directory) go with it."
 from __future__ import annotations
 
 from kamal_nb.commands import App, Server
+from kamal_nb.engine.errors import Refused
+from kamal_nb.engine.hooks import hook_may_run
 from kamal_nb.engine.script import Hold, Invoke
+from kamal_nb.ops.app.boot import BootRun, boot_script, key, with_version
 from kamal_nb.ops.arguments import RollbackArguments
-from kamal_nb.ops.boot import BootRun, boot_script, key, with_version
-from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.hooks import hook_may_run
-from kamal_nb.ops.lock import automatic_acquire, lock_held_elsewhere
+from kamal_nb.ops.lock.deploy_lock import automatic_acquire, lock_held_elsewhere
 from kamal_nb.ops.script import Action, Answers, Do, Gate, Item, Phase, RunHook, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
 

@@ -4,7 +4,7 @@ default socket) or ``builder.remote``'s, reached over kamal_nb's own SSH connect
 Kamal's choice, without buildx: the arches ``builder.arch`` asks for are split into local arches
 (the machine's own, unless ``builder.local: false``) and remote arches (the rest, when there is a
 ``builder.remote``). A single arch is built where it falls (``open_engine``); several (multi-arch,
-hybrid) each on an engine of that arch (``open_engines``, kamal_nb.ops.build_multiarch).
+hybrid) each on an engine of that arch (``open_engines``, kamal_nb.ops.build.multiarch).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kamal_nb.build_engine.remote import (
     parse_ssh_url,
 )
 from kamal_nb.config.assemble import local_docker_arch
-from kamal_nb.ops.errors import OperationError
+from kamal_nb.engine.errors import OperationError
 from kamal_nb.ops.session import Context
 
 if TYPE_CHECKING:

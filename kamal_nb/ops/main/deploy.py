@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from kamal_nb.engine.hooks import hook_may_run
 from kamal_nb.engine.script import Call, Hold, Invoke
+from kamal_nb.ops.app.boot import BootRun, boot_reads, boot_script
 from kamal_nb.ops.arguments import DeployArguments
-from kamal_nb.ops.boot import BootRun, boot_reads, boot_script
-from kamal_nb.ops.build import pull_items, push_image, push_shown
-from kamal_nb.ops.hooks import hook_may_run
-from kamal_nb.ops.lock import automatic_acquire, lock_held_elsewhere
-from kamal_nb.ops.proxy_boot import proxy_boot_script
+from kamal_nb.ops.build.deliver import pull_items, push_image, push_shown
+from kamal_nb.ops.lock.deploy_lock import automatic_acquire, lock_held_elsewhere
+from kamal_nb.ops.proxy.boot import proxy_boot_script
 from kamal_nb.ops.prune import prune_script
 from kamal_nb.ops.script import Do, Item, RunHook, Say, Script, register_script
 from kamal_nb.ops.session import Context

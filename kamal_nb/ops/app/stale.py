@@ -1,14 +1,14 @@
 """`kamal app stale_containers [--stop]`: on every app host and role, the running versions other than
 the current one; stopped (under the deploy lock) with --stop. The stops ride on nothing: they need
 the answers of the reads first. With --stop the container kamal-proxy routes to is kept (Kamal stops
-it too): stopping it would leave the host serving nothing (kamal_nb.ops.serving)."""
+it too): stopping it would leave the host serving nothing (kamal_nb.ops.app.serving)."""
 
 from __future__ import annotations
 
 from kamal_nb.commands import App, Command
+from kamal_nb.ops.app.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.script import Answers, Do, Gate, Later, Phase, Script, Verdict, answer, flag, register_script
-from kamal_nb.ops.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.session import Context
 
 STALE = "<stale version>"

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from kamal_nb.commands import Proxy
 from kamal_nb.commands import proxy_paths as paths
 from kamal_nb.commands.arguments import optionize
+from kamal_nb.engine.errors import Refused
 from kamal_nb.fleet import Upload
 from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,

@@ -27,13 +27,14 @@ from kamal_nb.commands import App, Command, container_hostname, replaced_version
 from kamal_nb.commands import proxy_paths as paths
 from kamal_nb.commands.proxy_options import host_tls_cert, host_tls_key
 from kamal_nb.config import Role
+from kamal_nb.engine.plan import PlannedStep
 from kamal_nb.engine.record import Recorder
 from kamal_nb.engine.run import play
 from kamal_nb.engine.script import Await, Barrier, Invoke, OnFailure, Pause, Poll, Tell
 from kamal_nb.fleet import Upload
+from kamal_nb.ops.app.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.plan import PlannedStep
 from kamal_nb.ops.script import (
     Action,
     Answers,
@@ -49,7 +50,6 @@ from kamal_nb.ops.script import (
     plan_script,
     register_script,
 )
-from kamal_nb.ops.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.session import Context
 
 RUNNING = "<running version>"

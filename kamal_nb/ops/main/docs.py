@@ -17,7 +17,7 @@ from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.local_result import LocalResult, local_result, puts, register_local
 from kamal_nb.ops.session import Context
 
-DOCS = Path(__file__).resolve().parent.parent / "kamal_files" / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "kamal_files" / "docs"
 
 # The Kamal::Configuration classes that include Validation, by constant name -> their doc file.
 SECTIONS = {

@@ -9,7 +9,7 @@ its own, under the deploy lock, with Kamal's audit lines.
 * ``remove_images`` and ``remove_app_directories``: only on hosts where every role is selected,
   since a host's roles share them; ``rm -r`` failures are ignored, as in Kamal.
 
-(``app remove`` in kamal_nb.ops.app_ops is made of the last three, after ``app stop``.)
+(``app remove`` in kamal_nb.ops.app.lifecycle is made of the last three, after ``app stop``.)
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from kamal_nb.commands import App
 from kamal_nb.config import Role
 from kamal_nb.config.shell_safety import check_version
 from kamal_nb.config.validation import ValidationError
-from kamal_nb.ops.app_ops import on_roles, remove_app_directories, remove_containers, remove_images
+from kamal_nb.engine.errors import Refused
+from kamal_nb.ops.app.lifecycle import on_roles, remove_app_directories, remove_containers, remove_images
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import Action, Do, Phase, Script, register_script, text
 from kamal_nb.ops.session import Context
 

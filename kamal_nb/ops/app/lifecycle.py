@@ -1,5 +1,5 @@
 """``kamal app start|stop|remove|exec|logs|maintenance|live`` as Kamal 2.12 does them
-(``lib/kamal/cli/app.rb``). ``app boot`` is part of deploy (kamal_nb.ops.boot).
+(``lib/kamal/cli/app.rb``). ``app boot`` is part of deploy (kamal_nb.ops.app.boot).
 
 Arguments: exec ``cmd`` (words or one string), ``reuse``, ``env`` (a mapping, Kamal's ``-e k:v``),
 ``detach``, ``raw``, ``interactive`` (refused: headless); logs ``since``, ``lines``, ``grep``,
@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from kamal_nb.commands import App, Registry, Server
 from kamal_nb.config import Role
+from kamal_nb.engine.errors import Refused
 from kamal_nb.fleet import Step
 from kamal_nb.ops.accessory import log_lines, refuse_follow
 from kamal_nb.ops.audit import audit
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import (
     Action,
     Answers,

@@ -5,7 +5,7 @@ redacted.
 
 With a local registry (``server: localhost:PORT``) setup starts Kamal's ``kamal-docker-registry``
 container on this machine's engine (``docker start … || docker run … registry:3``) and remove stops
-and removes it; the hosts need no login (they pull through SSH port forwarding, kamal_nb.ops.build).
+and removes it; the hosts need no login (they pull through SSH port forwarding, kamal_nb.ops.build.deliver).
 Kamal checks ``docker --version && docker buildx version`` first; kamal_nb builds without buildx,
 so it only asks for the docker CLI.
 """
@@ -16,8 +16,8 @@ from kamal_nb.commands import Registry
 from kamal_nb.commands.base import Base
 from kamal_nb.commands.command import docker
 from kamal_nb.commands.registry import LOCAL_REGISTRY_CONTAINER
+from kamal_nb.engine.errors import Refused
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
 from kamal_nb.ops.script import Do, Item, Local, Phase, Script, Section, flag, register_script
 from kamal_nb.ops.session import Context
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from kamal_nb.commands import Accessory, App, Auditor, Command, Proxy
 from kamal_nb.engine import answers
+from kamal_nb.engine.errors import Refused
+from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import Batch, GroupResult, Step
 from kamal_nb.ops.arguments import NoArguments
 from kamal_nb.ops.catalog import Args, register
-from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.plan import Plan, PlannedStep
-from kamal_nb.ops.result import OperationResult
 from kamal_nb.ops.session import Context
 
 

@@ -25,14 +25,14 @@ from kamal_nb.commands.builder import Builder, BuilderBase, Pack
 from kamal_nb.commands.command import docker
 from kamal_nb.config.assemble import local_docker_arch
 from kamal_nb.config.errors import ConfigError
+from kamal_nb.engine.hooks import LOCAL
+from kamal_nb.engine.plan import PlannedStep
 from kamal_nb.engine.script import Call, Say, Script
 from kamal_nb.fleet import CommandResult
-from kamal_nb.ops.build_engines import engine_split
+from kamal_nb.ops.build.engines import engine_split
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.hooks import LOCAL
 from kamal_nb.ops.local_exec import run_local
 from kamal_nb.ops.local_result import LocalCommandError
-from kamal_nb.ops.plan import PlannedStep
 from kamal_nb.ops.script import local_env, register_script
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Recorder

@@ -4,7 +4,7 @@ AGE, saying who holds it (and since when, and why) before anything is released.
 Kamal's ``lock release`` frees whatever lock there is. In an incident the lock may belong to a deploy
 still running somewhere; the age guard makes "release it if it is stale" one command that cannot
 free a fresh lock by mistake. Without ``--older-than`` the release is Kamal's, unchanged. The
-release itself is kamal_nb.ops.lock's; this module only reads and words ages.
+release itself is kamal_nb.ops.lock.deploy_lock's; this module only reads and words ages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from kamal_nb.ops.errors import Refused
+from kamal_nb.engine.errors import Refused
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")

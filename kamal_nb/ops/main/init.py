@@ -20,7 +20,7 @@ from kamal_nb.ops.catalog import Args
 from kamal_nb.ops.local_result import LocalCommandError, LocalResult, local_result, puts, register_local
 from kamal_nb.ops.session import Context
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "kamal_files" / "init"
+TEMPLATES = Path(__file__).resolve().parents[2] / "kamal_files" / "init"
 
 DEPLOY_FILE = "config/deploy.yml"
 SECRETS_FILE = ".kamal/secrets"

@@ -5,8 +5,10 @@ remove, proxy remove (kept when other apps are installed), every accessory remov
 
 from __future__ import annotations
 
-from kamal_nb.ops import accessory, app_ops, proxy_ops, registry_ops
+from kamal_nb.ops import accessory, registry
+from kamal_nb.ops.app import lifecycle as app
 from kamal_nb.ops.catalog import Args
+from kamal_nb.ops.proxy import lifecycle as proxy
 from kamal_nb.ops.script import Script, register_script
 from kamal_nb.ops.session import Context
 
@@ -15,10 +17,10 @@ def _remove(ctx: Context, args: Args) -> Script:
     return Script(
         "remove",
         (
-            app_ops.remove(ctx),
-            proxy_ops.remove(ctx, force=False),
+            app.remove(ctx),
+            proxy.remove(ctx, force=False),
             accessory.remove_all(ctx),
-            registry_ops.logout_remote(ctx),
+            registry.logout_remote(ctx),
         ),
         lock=True,
         notes=("This will remove all containers and images",),

@@ -24,13 +24,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from kamal_nb.commands import Hook, Proxy
+from kamal_nb.engine.errors import Refused
 from kamal_nb.engine.script import Invoke
 from kamal_nb.ops import accessory
+from kamal_nb.ops.app.boot import BootRun, boot_script, plan_notes
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.boot import BootRun, boot_script, plan_notes
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import Refused
-from kamal_nb.ops.proxy_boot import proxy_boot_script
+from kamal_nb.ops.proxy.boot import proxy_boot_script
 from kamal_nb.ops.prune import prune_script
 from kamal_nb.ops.script import Item, RunHook, Say, Script, flag, register_script, text
 from kamal_nb.ops.selection import Selection

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 from kamal_nb.commands import Lock, Server
+from kamal_nb.engine.errors import Refused
 from kamal_nb.engine.lock import (
     LockError,
     LockStatus,
@@ -24,9 +25,8 @@ from kamal_nb.engine.lock import (
     status_result,
     try_acquire,
 )
-from kamal_nb.ops import lock_guard
 from kamal_nb.ops.arguments import LockArguments, NoArguments, ReleaseArguments
-from kamal_nb.ops.errors import Refused
+from kamal_nb.ops.lock import older_than
 from kamal_nb.ops.script import (
     Answers,
     Do,
@@ -163,7 +163,7 @@ def _release(ctx: Context, args: ReleaseArguments) -> Script:
     )
     guard: tuple[Phase | Gate, ...] = ()
     if args.older_than:
-        guard = _age_guard(ctx, host, lock_guard.parse_age(args.older_than))
+        guard = _age_guard(ctx, host, older_than.parse_age(args.older_than))
 
     def say(answers: Answers) -> Verdict:
         if answered_ok(answers, host, "release"):
@@ -192,13 +192,13 @@ def _age_guard(ctx: Context, host: str, limit: datetime.timedelta) -> tuple[Phas
             age = datetime.timedelta(seconds=held.age_seconds) if held.age_seconds is not None else None
             said = held.text
         else:
-            age = lock_guard.age_of(held.locked_at, ctx.session.clock())
-            said = lock_guard.describe(held.holder, held.locked_at, held.message, age)
+            age = older_than.age_of(held.locked_at, ctx.session.clock())
+            said = older_than.describe(held.holder, held.locked_at, held.message, age)
         if age is None or age < limit:
-            raise Refused(f"{said}; not released: it is not older than {lock_guard.format_age(limit)} (--older-than)")
+            raise Refused(f"{said}; not released: it is not older than {older_than.format_age(limit)} (--older-than)")
         return Verdict(message=said)
 
-    return (*reads, Gate(old_enough, f"releases only a lock older than {lock_guard.format_age(limit)}"))
+    return (*reads, Gate(old_enough, f"releases only a lock older than {older_than.format_age(limit)}"))
 
 
 register_script(("lock", "status"), "Report lock status", mutating=False, build=_status, arguments=NoArguments)

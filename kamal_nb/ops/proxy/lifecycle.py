@@ -1,7 +1,7 @@
 """``kamal proxy reboot [--rolling]|start|stop|restart|remove [--force]|logs`` as Kamal 2.12 does them
 (``lib/kamal/cli/proxy.rb``), and the hidden steps of ``remove`` on their own (``remove_container``,
 ``remove_image``, ``remove_proxy_directory``, each under the lock). ``proxy boot`` is part of deploy
-(kamal_nb.ops.proxy_boot); ``boot_config`` is kamal_nb.ops.proxy_config, ``upgrade`` kamal_nb.ops.upgrade.
+(kamal_nb.ops.proxy.boot); ``boot_config`` is kamal_nb.ops.proxy.boot_config, ``upgrade`` kamal_nb.ops.main.upgrade.
 
 Arguments: reboot ``rolling``; remove ``force``; logs ``since``, ``lines``, ``grep``,
 ``skip_timestamps``, ``follow`` (refused: headless).

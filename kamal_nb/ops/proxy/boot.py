@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from kamal_nb.engine.errors import OperationError
 from kamal_nb.engine.run import play
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import OperationError
 from kamal_nb.ops.script import Answers, Do, Gate, Phase, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, proxy_boot_first, proxy_boot_second

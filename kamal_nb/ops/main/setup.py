@@ -11,7 +11,7 @@ from __future__ import annotations
 from kamal_nb.commands import Docker
 from kamal_nb.engine.script import Hold, Invoke
 from kamal_nb.ops.arguments import DeployArguments
-from kamal_nb.ops.deploy import deploy_script
+from kamal_nb.ops.main.deploy import deploy_script
 from kamal_nb.ops.script import Answers, Do, Gate, Phase, RunHook, Say, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
 

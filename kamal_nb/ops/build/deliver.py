@@ -7,8 +7,8 @@ then pushes both with the registry login (the credentials go to the engine, neve
 With `builder.secrets` the build runs on the engine's built-in BuildKit instead, which reads each
 secret through a session that only kamal_nb's memory and the engine connection see
 (kamal_nb.build_engine.buildkit). With `builder.remote` (and no local arch to build) the build runs on
-that host's engine, reached over SSH (kamal_nb.ops.build_engines), always on its BuildKit. Multi-arch
-and hybrid builds put each arch on an engine of that arch, then a manifest list (build_multiarch).
+that host's engine, reached over SSH (kamal_nb.ops.build.engines), always on its BuildKit. Multi-arch
+and hybrid builds put each arch on an engine of that arch, then a manifest list (build/multiarch.py).
 Cloud and pack builders need docker buildx or pack, which kamal_nb cannot drive: they are refused clearly.
 With a local registry (`localhost:PORT`) it is started first, and the hosts pull through SSH remote
 port forwarding opened for the pulls only.
@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 from kamal_nb.build_engine.session import Services, SessionError
 from kamal_nb.commands import Builder, Registry, Server
 from kamal_nb.commands.builder.base import BuilderBase
+from kamal_nb.engine.errors import OperationError
+from kamal_nb.engine.hooks import LOCAL, run_hook
+from kamal_nb.engine.plan import PlannedStep
 from kamal_nb.engine.script import Around, Call
 from kamal_nb.fleet import Finished, Output, Started
 from kamal_nb.ops.audit import audit
-from kamal_nb.ops.build_engines import (
+from kamal_nb.ops.build.engines import (
     BuildEngine,
     engine_split,
     ensure_local_registry,
@@ -42,9 +45,6 @@ from kamal_nb.ops.build_engines import (
     open_engine,
 )
 from kamal_nb.ops.catalog import Args
-from kamal_nb.ops.errors import OperationError
-from kamal_nb.ops.hooks import LOCAL, run_hook
-from kamal_nb.ops.plan import PlannedStep
 from kamal_nb.ops.script import Answers, Do, Gate, Item, Only, Phase, Script, Verdict, register_script
 from kamal_nb.ops.session import Context
 from kamal_nb.ops.steps import Cmd, Recorder, registry_login
@@ -159,7 +159,7 @@ def push_image(ctx: Context, rec: Recorder, *, no_cache: bool = False, command: 
     image, latest = builder.absolute_image, builder.latest_image
     arches = ctx.config.builder.arches
     if len(arches) > 1:
-        from kamal_nb.ops.build_multiarch import push_multiarch
+        from kamal_nb.ops.build.multiarch import push_multiarch
 
         push_multiarch(ctx, image, latest, secrets, no_cache=no_cache, command=command, build=_build_and_push)
         rec.say(f"Built and pushed {image} and {latest} for {', '.join(arches)}")

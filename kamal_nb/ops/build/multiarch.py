@@ -1,7 +1,7 @@
 """A multi-arch build (``builder.arch: [amd64, arm64]``) without buildx.
 
 Each arch is built on an engine of that arch (the local one for the local arches, builder.remote's
-for the remote ones; kamal_nb.ops.build_engines.open_engines refuses an arch without one) and pushed
+for the remote ones; kamal_nb.ops.build.engines.open_engines refuses an arch without one) and pushed
 as ``<repo>:<version>-<arch>``; then a manifest list naming those images by digest is put in the
 registry through its HTTP API as ``<repo>:<version>`` and ``<repo>:latest``, so each host's engine
 pulls the image of its own platform. The per-arch tags stay in the registry (the engine API pushes
@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kamal_nb.build_engine.registry_api import Entry, RegistryApi, RegistryApiError, split_image
-from kamal_nb.ops.build_engines import BuildEngine, ensure_local_registry, local_registry_forwards, open_engines
-from kamal_nb.ops.errors import OperationError
-from kamal_nb.ops.hooks import run_hook
+from kamal_nb.engine.errors import OperationError
+from kamal_nb.engine.hooks import run_hook
+from kamal_nb.ops.build.engines import BuildEngine, ensure_local_registry, local_registry_forwards, open_engines
 from kamal_nb.ops.session import Context
 from kamal_nb.redaction import Secret
 

@@ -1,0 +1,1 @@
+"""``kamal build ...`` (``Kamal::Cli::Build``): push/pull/deliver, multi-arch, the buildx setup, and which engine builds."""

@@ -1,0 +1,1 @@
+"""Kamal's main commands (``Kamal::Cli::Main``): deploy, redeploy, rollback, setup, remove, upgrade, details, audit, version, docs, init."""

@@ -1,0 +1,1 @@
+"""``kamal proxy ...`` (``Kamal::Cli::Proxy``): boot, boot_config, reboot/start/stop/restart/remove/logs."""
