@@ -28,7 +28,7 @@ Typed = TypeVar("Typed")
 # Modules that register operations when imported (kept lazy: `%load_ext` stays cheap). The `state`
 # operation (kamal_nb.state.operation) sits above ops: the views import it, ops never name it.
 OPERATION_MODULES: tuple[str, ...] = (
-    "kamal_nb.ops.main.details",
+    "kamal_nb.ops.questions",
     "kamal_nb.ops.lock.deploy_lock",
 )
 

@@ -103,7 +103,7 @@ def test_a_fleet_question_imports_no_deploy_operation(sandbox: tuple[Path, dict[
         "kamal_nb.notebook",
     ):
         assert module not in modules
-    assert "kamal_nb.ops.main.details" in modules  # the question's own operation
+    assert "kamal_nb.ops.questions" in modules  # the question's own operation
 
 
 def test_the_lock_age_guard_holds_from_the_command_line(sandbox: tuple[Path, dict[str, str]]) -> None:

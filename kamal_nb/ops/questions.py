@@ -1,6 +1,8 @@
-"""Operations that only read: details, containers, images, version, audit, and server exec.
+"""The questions every Kamal CLI class asks of the fleet, in one place as `follow.py`'s logs are:
+details (main, app, proxy, accessory), app containers/images/version, audit, and server exec.
 
-Each host's commands go out as one Batch: a question about the fleet costs one round trip per host.
+They only read, so they share one fast path: each host's commands go out as one Batch (a question
+about the fleet costs one round trip per host), and `kamal-nb details` imports nothing else of ops.
 """
 
 from __future__ import annotations
