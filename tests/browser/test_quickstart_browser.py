@@ -68,8 +68,8 @@ def test_quickstart_runs_all_cells_in_jupyterlab(lab: str) -> None:
         tabs.nth(0).scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "browser-quickstart-details.png"))
 
-        # the fleet table: the servers DataFrame, a row per host
-        table = page.locator(".jp-OutputArea-output table.dataframe").last
+        # the fleet table: the servers table (the last cell's output), a row per host in the config's order
+        table = page.locator(".jp-OutputArea-output table.kamal-nb-state").last
         expect(table).to_be_visible()
         rows = table.locator("tbody tr")
         expect(rows).to_have_count(3)
