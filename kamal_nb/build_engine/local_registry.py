@@ -9,10 +9,11 @@ the host's engine pulls ``localhost:PORT/IMAGE`` from its own loopback, where it
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.fleet.forward import RemoteForward
 
 
@@ -26,19 +27,21 @@ class Forwarding(Protocol):
 def registry_forwards(pool: Forwarding, hosts: Sequence[str], port: int) -> Iterator[dict[str, RemoteForward]]:
     """PORT on each host's loopback forwarded to 127.0.0.1:PORT here, while the block runs."""
     opened: dict[str, RemoteForward] = {}
+
+    def open_on(host: str) -> BaseException | None:
+        try:
+            opened[host] = pool.forward_remote(host, port, ("127.0.0.1", port))
+        except Exception as error:  # closed below with the others; the first is raised
+            return error
+        return None
+
     try:
-        # opened on all hosts at once: a host not connected yet costs a connection's round trips
-        with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts))), thread_name_prefix="kamal-nb-fwd") as pool_:
-            futures = {host: pool_.submit(pool.forward_remote, host, port, ("127.0.0.1", port)) for host in hosts}
-            errors: list[BaseException] = []
-            for host, future in futures.items():
-                try:
-                    opened[host] = future.result()
-                except Exception as error:  # closed below with the others; the first is raised
-                    errors.append(error)
+        # opened on all hosts at once (a host not connected yet costs a connection's round trips),
+        # through the one fan-out, so that Ctrl-C here ends as everywhere else
+        errors = [e for e in fan_out(hosts, open_on, workers=16, cancel=threading.Event(), name="kamal-nb-fwd") if e]
         if errors:
             raise errors[0]
         yield opened
     finally:
-        for forward in opened.values():
+        for forward in list(opened.values()):  # a worker still opening after Ctrl-C may add one
             forward.close()
