@@ -15,7 +15,7 @@ secrets, registry and builder secrets, ssh key data, certificates): a secrets fi
 read as `Secret(value, used=False)` and stay out of free-text masking, so `APP=my-service` in
 .kamal/secrets never blanks the service name. Each value is registered in every form it travels or
 is stored in (`secret_forms`): as is, Kamal's env-file escaping, Ruby-dump and shell quoting, JSON
-escaping, base64 and URL encoding. The configuration's own public names (service, image, hosts,
+escaping, Python's repr, base64 and URL encoding. The configuration's own public names (service, image, hosts,
 roles, accessories) are registered with `register_public`: where one of them appears in text it is
 left whole, even if a secret happens to equal (or be part of) it; the Secret itself still prints
 `[REDACTED]` wherever it travels as one.
@@ -173,6 +173,8 @@ def secret_forms(value: str) -> list[str]:
         shellescape(value),  # Shellwords.escape
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],  # a str in a traceback's or a debugger's locals, a container's repr
+        ascii(value)[1:-1],
         base64.b64encode(raw).decode("ascii"),
         base64.b64encode(raw).decode("ascii").rstrip("="),
         base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
