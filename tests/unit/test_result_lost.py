@@ -9,6 +9,7 @@ from kamal_nb.engine import result_view
 from kamal_nb.engine.answers import versions
 from kamal_nb.engine.result import OperationResult, failed_hosts_message
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult
+from kamal_nb.notebook.errors import KamalOperationFailed
 
 # as kamal_nb.fleet.pool words it (the host, then the liveness rule's reason)
 LOST = "10.0.0.3: lost: no answer for 3s to keepalives sent every 1s (keepalive_interval 1s x keepalive_count_max 3)"
@@ -57,6 +58,8 @@ def test_the_verdict_counts_the_lost_hosts_and_each_row_says_why() -> None:
     assert "FAILED on 2 of 3 hosts (1 lost)" in str(result)
     assert f"  10.0.0.3: {LOST}" in str(result)
     assert failed_hosts_message(result.hosts).splitlines()[0] == "failed on 2 of 3 hosts (1 lost)"
+    error = KamalOperationFailed(result)  # what %kamal raises (and shows) after the result
+    assert error._render_traceback_()[0] == "KamalOperationFailed: kamal server exec failed on 2 of 3 hosts (1 lost)"
     # a lost host's row is highlighted as a failed one's
     page = result_view.to_html(result)
     rows = re.findall(r"<tr[^>]*>(?:(?!</tr>).)*</tr>", page.split("<tbody>")[1])
