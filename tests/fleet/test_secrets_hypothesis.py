@@ -114,6 +114,11 @@ def cell(ip: Any, line: str) -> list[str]:
     return texts
 
 
+def printed(event: Output) -> str:
+    # `line` (one line an event) or `text` (whole lines an event, as the output in chunks has it)
+    return str(getattr(event, "text", None) or getattr(event, "line", ""))
+
+
 def bug_traceback(ip: Any, when: Callable[[HostEvent], bool], line: str) -> list[str]:
     """`%kamal LINE` with a subscriber of the host events that fails on the first event `when` matches."""
 
@@ -166,7 +171,7 @@ def test_no_form_of_a_random_secret_is_shown(ip: Any, project: Path, fleet: Flee
 
     # a bug while the hook runs, and while a host prints the env file: IPython's verbose traceback,
     # with the locals of each frame
-    hook_printed = lambda event: isinstance(event, Output) and "pre-connect saw" in event.line  # noqa: E731
+    hook_printed = lambda event: isinstance(event, Output) and "pre-connect saw" in printed(event)  # noqa: E731
     produced += bug_traceback(ip, hook_printed, "server exec 'true'")
     produced += bug_traceback(
         ip, lambda event: isinstance(event, Finished), f"server exec -h {h1} 'cat .kamal/apps/demo/env/roles/web.env'"
