@@ -34,6 +34,7 @@ import json
 import re
 import shlex
 import threading
+import traceback
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
@@ -175,6 +176,7 @@ def secret_forms(value: str) -> list[str]:
         json.dumps(value, ensure_ascii=False)[1:-1],
         repr(value)[1:-1],  # a str in a traceback's or a debugger's locals, a container's repr
         ascii(value)[1:-1],
+        repr(raw)[2:-1],  # in bytes (an env file being uploaded)
         base64.b64encode(raw).decode("ascii"),
         base64.b64encode(raw).decode("ascii").rstrip("="),
         base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
@@ -188,6 +190,23 @@ def secret_forms(value: str) -> list[str]:
 def redact(text: str) -> str:
     """`text` with every registered secret value (of 4 characters or more) replaced by `[REDACTED]`."""
     return _registry.redact(text)
+
+
+def forget_locals(error: BaseException) -> None:
+    """Clear the local variables of the frames `error` went through, and those of the errors it was
+    raised from or while handling: `%xmode Verbose`, `%debug` and other post-mortem debuggers print
+    them, and a revealed secret may be one (a command's wire text, the env file being uploaded, a
+    hook's environment). The traceback itself (files, lines, code) stays; frames still running are
+    left alone."""
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
 
 
 def forget_all() -> None:

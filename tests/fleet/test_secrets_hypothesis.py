@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -30,7 +31,7 @@ from kamal_nb.commands.quoting import env_file_value
 from kamal_nb.fleet import Finished, HostEvent, Output
 from kamal_nb.redaction import REDACTED, secret_forms
 from kamal_nb.testing.fleet import Fleet, FleetInfo
-from kamal_nb.testing.project import deploy_config, write_project
+from kamal_nb.testing.project import APP_SECRET, deploy_config, write_project
 from tests.fleet.helpers import kamal_shell
 from tests.fleet.test_reliability_secrets import rendered
 
@@ -135,6 +136,10 @@ def bug_traceback(ip: Any, when: Callable[[HostEvent], bool], line: str) -> list
     return texts
 
 
+def _broken_write(self: Any, data: Any) -> None:
+    raise paramiko.SSHException("the transport broke")
+
+
 def stored_env_file(fleet: FleetInfo) -> str:
     return (Path(fleet.base) / "nodes" / "h1" / "root" / ".kamal/apps/demo/env/roles/web.env").read_text()
 
@@ -176,12 +181,19 @@ def test_no_form_of_a_random_secret_is_shown(ip: Any, project: Path, fleet: Flee
     produced += bug_traceback(
         ip, lambda event: isinstance(event, Finished), f"server exec -h {h1} 'cat .kamal/apps/demo/env/roles/web.env'"
     )
+    # a transport failing while the env file is written: paramiko's error, not one kamal_nb expects
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paramiko.sftp_file.SFTPFile, "write", _broken_write)
+        broken = cell(ip, f"env push -h {h1} --yes")
+    assert any("the transport broke" in text for text in broken), broken
+    produced += broken
     produced.append(Path(os.environ["KAMAL_NB_RUN_LOG"]).read_text())
 
     everything = "\n".join(produced)
     assert REDACTED in everything
-    for form in secret_forms(secret):
-        assert form not in everything, f"the secret {secret!r} leaked as {form!r}:\n" + _around(everything, form)
+    for value in (secret, APP_SECRET, fleet.registry_password):  # the project's other secrets too
+        for form in secret_forms(value):
+            assert form not in everything, f"the secret {value!r} leaked as {form!r}:\n" + _around(everything, form)
 
 
 def _around(text: str, form: str) -> str:
