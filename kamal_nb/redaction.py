@@ -15,10 +15,10 @@ secrets, registry and builder secrets, ssh key data, certificates): a secrets fi
 read as `Secret(value, used=False)` and stay out of free-text masking, so `APP=my-service` in
 .kamal/secrets never blanks the service name. Each value is registered in every form it travels or
 is stored in (`secret_forms`): as is, Kamal's env-file escaping, Ruby-dump and shell quoting, JSON
-escaping, Python's repr, base64 and URL encoding. The configuration's own public names (service, image, hosts,
-roles, accessories) are registered with `register_public`: where one of them appears in text it is
-left whole, even if a secret happens to equal (or be part of) it; the Secret itself still prints
-`[REDACTED]` wherever it travels as one.
+escaping, Python's repr (of str and bytes), base64 and URL encoding. The configuration's own public
+names (service, image, hosts, roles, accessories) are registered with `register_public`: where one
+of them appears in text it is left whole, even if a secret happens to equal (or be part of) it;
+the Secret itself still prints `[REDACTED]` wherever it travels as one.
 
 Values shorter than `MIN_MASKED_LENGTH` (4) characters are not masked in free text: masking "1",
 "no" or "yes" would garble every table and log line while protecting nothing worth the name (a
