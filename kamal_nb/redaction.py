@@ -15,10 +15,10 @@ secrets, registry and builder secrets, ssh key data, certificates): a secrets fi
 read as `Secret(value, used=False)` and stay out of free-text masking, so `APP=my-service` in
 .kamal/secrets never blanks the service name. Each value is registered in every form it travels or
 is stored in (`secret_forms`): as is, Kamal's env-file escaping, Ruby-dump and shell quoting, JSON
-escaping, base64 and URL encoding. The configuration's own public names (service, image, hosts,
-roles, accessories) are registered with `register_public`: where one of them appears in text it is
-left whole, even if a secret happens to equal (or be part of) it; the Secret itself still prints
-`[REDACTED]` wherever it travels as one.
+escaping, Python's repr (of str and bytes), base64 and URL encoding. The configuration's own public
+names (service, image, hosts, roles, accessories) are registered with `register_public`: where one
+of them appears in text it is left whole, even if a secret happens to equal (or be part of) it;
+the Secret itself still prints `[REDACTED]` wherever it travels as one.
 
 Values shorter than `MIN_MASKED_LENGTH` (4) characters are not masked in free text: masking "1",
 "no" or "yes" would garble every table and log line while protecting nothing worth the name (a
@@ -34,6 +34,7 @@ import json
 import re
 import shlex
 import threading
+import traceback
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
@@ -173,6 +174,9 @@ def secret_forms(value: str) -> list[str]:
         shellescape(value),  # Shellwords.escape
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],  # a str in a traceback's or a debugger's locals, a container's repr
+        ascii(value)[1:-1],
+        repr(raw)[2:-1],  # in bytes (an env file being uploaded)
         base64.b64encode(raw).decode("ascii"),
         base64.b64encode(raw).decode("ascii").rstrip("="),
         base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
@@ -186,6 +190,23 @@ def secret_forms(value: str) -> list[str]:
 def redact(text: str) -> str:
     """`text` with every registered secret value (of 4 characters or more) replaced by `[REDACTED]`."""
     return _registry.redact(text)
+
+
+def forget_locals(error: BaseException) -> None:
+    """Clear the local variables of the frames `error` went through, and those of the errors it was
+    raised from or while handling: `%xmode Verbose`, `%debug` and other post-mortem debuggers print
+    them, and a revealed secret may be one (a command's wire text, the env file being uploaded, a
+    hook's environment). The traceback itself (files, lines, code) stays; frames still running are
+    left alone."""
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
 
 
 def forget_all() -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from kamal_nb.commands import Hook
 from kamal_nb.engine.context import RunContext as Context
@@ -57,7 +58,6 @@ def run_hook(
         secrets=secrets,
         **{k: v for k, v in tags.items() if v is not None},
     )
-    revealed = {k: v.reveal() if isinstance(v, Secret) else str(v) for k, v in env.items()}
     events = ctx.session.events
     events.publish(Started(LOCAL, 0, f"hook {hook}"))
     started = time.monotonic()
@@ -66,23 +66,32 @@ def run_hook(
         events.publish(Finished(LOCAL, 0, 126, 0.0))
         raise HookError(f"Hook `{hook}` is not executable: make it so with `chmod +x {relative}`")
     try:
-        process = subprocess.run(
-            [str(path)],
-            cwd=ctx.session.root,
-            env={**os.environ, **revealed},
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        returncode, stdout, stderr = _run_revealed(path, ctx.session.root, env)
     except OSError as error:  # no `#!` line, an interpreter that is not there...
         events.publish(Finished(LOCAL, 0, 126, time.monotonic() - started))
-        raise HookError(f"Hook `{hook}` cannot run ({error.strerror}): check the `#!` line of {relative}") from error
-    for stream, text in (("stdout", process.stdout), ("stderr", process.stderr)):
+        # not chained: the OSError's frames (subprocess's) hold the revealed environment
+        raise HookError(f"Hook `{hook}` cannot run ({error.strerror}): check the `#!` line of {relative}") from None
+    for stream, text in (("stdout", stdout), ("stderr", stderr)):
         for line in text.splitlines():
-            events.publish(Output(LOCAL, 0, stream, redact(line)))  # type: ignore[arg-type]
-    events.publish(Finished(LOCAL, 0, process.returncode, time.monotonic() - started))
-    if process.returncode != 0:
-        output = redact((process.stdout + process.stderr).strip())
-        raise HookError(f"Hook `{hook}` failed:\n{output or f'exit status {process.returncode}'}")
+            events.publish(Output(LOCAL, 0, stream, line))  # type: ignore[arg-type]
+    events.publish(Finished(LOCAL, 0, returncode, time.monotonic() - started))
+    if returncode != 0:
+        output = (stdout + stderr).strip()
+        raise HookError(f"Hook `{hook}` failed:\n{output or f'exit status {returncode}'}")
     return True
+
+
+def _run_revealed(path: Path, cwd: Path, env: Mapping[str, str | Secret]) -> tuple[int, str, str]:
+    """Run the hook with the secrets revealed in its environment: its exit status and its output,
+    redacted. The revealed values and the raw output live only in this frame (and subprocess's):
+    never in a caller's locals, which `%xmode Verbose` and debuggers print."""
+    process = subprocess.run(
+        [str(path)],
+        cwd=cwd,
+        env={**os.environ, **{k: v.reveal() if isinstance(v, Secret) else str(v) for k, v in env.items()}},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return process.returncode, redact(process.stdout), redact(process.stderr)

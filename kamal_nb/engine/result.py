@@ -33,7 +33,10 @@ def _brief(command: str, width: int = 60) -> str:
 
 def failed_hosts_message(hosts: GroupResult) -> str:
     """A failure on hosts as an error says it: `failed on 2 of 3 hosts` and at most two lines why."""
-    return "\n".join([f"failed on {len(hosts.failed)} of {len(hosts)} hosts", *failed_hosts_lines(hosts)])
+    from kamal_nb.engine.result_view import lost_note
+
+    head = f"failed on {len(hosts.failed)} of {len(hosts)} hosts{lost_note(hosts)}"
+    return "\n".join([head, *failed_hosts_lines(hosts)])
 
 
 def failed_hosts_lines(hosts: GroupResult, *, shown: int = 2) -> list[str]:
@@ -102,7 +105,7 @@ class OperationResult:
             rows.append(
                 {
                     "host": host,
-                    "status": "ok" if result.ok else "FAILED",
+                    "status": result.status,
                     "commands": len(result.commands),
                     "exit_code": last,
                     "duration_s": round(result.duration, 3),
@@ -169,7 +172,7 @@ class OperationResult:
             rows.append(
                 {
                     "host": host,
-                    "status": "ok" if result.ok else "FAILED",
+                    "status": result.status,
                     "steps": len(commands),
                     "start": pd.Timestamp(min(starts), unit="s", tz="UTC") if starts else pd.NaT,
                     "seconds": round(max(ends) - min(starts), 3) if starts else round(result.duration, 3),
@@ -222,13 +225,14 @@ class OperationResult:
             output = self.output(host).rstrip("\n")
             if output:
                 lines += [f"Host: {host}", output, ""]
-        from kamal_nb.engine.result_view import boot_outcome
+        from kamal_nb.engine.result_view import boot_outcome, lost_note
 
         failed = len(self.hosts.failed)
-        status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts"
+        status = "ok" if not failed else f"FAILED on {failed} of {len(self.hosts)} hosts{lost_note(self.hosts)}"
         outcome = boot_outcome(self)  # a deploy or rollback: what booted (the terminal's last line)
         if outcome:
-            status = outcome if not failed else f"{status}: {outcome.removeprefix('FAILED: ').split(', because')[0]}"
+            said = re.sub(r"^FAILED( \(\d+ lost\))?: ", "", outcome).split(", because")[0]
+            status = outcome if not failed else f"{status}: {said}"
         lines.append(f"kamal {self.operation}: {status} ({self.duration:.2f}s)")
         for host, result in self.hosts.failed.items():  # every host: the result is the whole report
             lines.append(f"  {host}: {result.failure}")

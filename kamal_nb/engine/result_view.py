@@ -23,7 +23,14 @@ ONE_LINE = 1
 
 
 BOOTS = ("deploy", "redeploy", "rollback")
+FAILING = ("FAILED", "lost")  # a row's status that is highlighted as a failure
 _STARTING = re.compile(r"Start container with version (\S+) on ")
+
+
+def lost_note(hosts: Any) -> str:
+    """` (2 lost)` when failed hosts went silent (the SSH liveness rule gave them up), else ``."""
+    lost = len(hosts.lost)
+    return f" ({lost} lost)" if lost else ""
 
 
 def verdict(result: OperationResult) -> str:
@@ -31,7 +38,7 @@ def verdict(result: OperationResult) -> str:
     hosts = result.hosts
     failed = len(hosts.failed)
     count = f"{len(hosts)} host" + ("s" if len(hosts) != 1 else "")
-    status = f"FAILED on {failed} of {count}" if failed else f"ok on {count}"
+    status = f"FAILED on {failed} of {count}{lost_note(hosts)}" if failed else f"ok on {count}"
     status = boot_outcome(result) or status
     if isinstance(result.data, Answer):  # a question: its answer in one line (and the failure, if any)
         status = f"{status}; {result.data.summary}" if failed else result.data.summary
@@ -58,8 +65,8 @@ def boot_outcome(result: OperationResult) -> str | None:
     first = next(iter(hosts.failed.items()), None)
     why = f"{first[0]}: {first[1].failure}" if first else "a check stopped it"
     if not booted:
-        return f"FAILED: nothing booted, because {why}"
-    return f"FAILED: {version} booted on {len(booted)} of {len(hosts)} hosts; {why}"
+        return f"FAILED{lost_note(hosts)}: nothing booted, because {why}"
+    return f"FAILED{lost_note(hosts)}: {version} booted on {len(booted)} of {len(hosts)} hosts; {why}"
 
 
 def lock_line(data: object) -> str | None:
@@ -113,7 +120,7 @@ def _rows(result: OperationResult, short: bool) -> tuple[list[str], list[list[st
     ]
     rows = []
     for host, host_result in result.hosts.items():
-        row = [host, "ok" if host_result.ok else "FAILED"]
+        row = [host, host_result.status]
         if short:
             row.append(outputs[host][0] if outputs[host] else "")
         row += [str(len(host_result.commands)), f"{host_result.duration:.2f}s"]
@@ -155,10 +162,10 @@ def _boot_rows(result: OperationResult) -> tuple[list[str], list[list[str]]] | N
             health = "" if proxy is None else ("healthy" if proxy.ok else "FAILED")
             container = command.stdout.strip()[:12] if command.ok else ""
             change = f"{before or '—'} → {version}" if command.ok else f"{before or '—'} (→ {version} FAILED)"
-            status = "ok" if host_result.ok else "FAILED"
+            status = host_result.status
             rows.append([host, role, change, container, health, status, f"{host_result.duration:.2f}s"])
         if not booted:
-            status = "ok" if host_result.ok else "FAILED"
+            status = host_result.status
             rows.append([host, "", "— (nothing booted)", "", "", status, f"{host_result.duration:.2f}s"])
     if not any(row[3] for row in rows):
         return None
@@ -233,7 +240,7 @@ def to_html(result: OperationResult) -> str:
         parts.append("<pre class='kamal-nb-said'>" + "\n".join(html.escape(line) for line in said) + "</pre>")
     head = "".join(th(name) for name in header)
     body = "".join(
-        ("<tr style='background-color: #f8d7da'>" if row[status_column] == "FAILED" else "<tr>")
+        ("<tr style='background-color: #f8d7da'>" if row[status_column] in FAILING else "<tr>")
         + "".join(td(cell) for cell in row)
         + "</tr>"
         for row in rows

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
+
+# How the SSH liveness rule (fleet/liveness.py) says a host was given up; the reason is carried as
+# text (an operation's record keeps one reason per host), so the text is what marks a host lost.
+_LOST = re.compile(r"(?:^|: )lost: no answer for \d+s to keepalives")
+
+Status = Literal["ok", "FAILED", "lost"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,18 @@ class HostResult:
     @property
     def ok(self) -> bool:
         return self.error is None and all(c.ok for c in self.commands)
+
+    @property
+    def lost(self) -> bool:
+        """The host stopped answering (the SSH liveness rule gave it up): what ran there is unknown."""
+        return self.error is not None and _LOST.search(self.error) is not None
+
+    @property
+    def status(self) -> Status:
+        """`ok`, `FAILED`, or `lost` (a failure too: the host went silent, see `lost`)."""
+        if self.ok:
+            return "ok"
+        return "lost" if self.lost else "FAILED"
 
     @property
     def failure(self) -> str | None:
@@ -84,6 +104,11 @@ class GroupResult(Mapping[str, HostResult]):
     @property
     def failed(self) -> dict[str, HostResult]:
         return {h: r for h, r in self.results.items() if not r.ok}
+
+    @property
+    def lost(self) -> dict[str, HostResult]:
+        """The failed hosts that went silent (the SSH liveness rule gave them up)."""
+        return {h: r for h, r in self.results.items() if r.lost}
 
     @property
     def succeeded(self) -> dict[str, HostResult]:

@@ -30,8 +30,9 @@ class KamalOperationFailed(KamalError):
         hosts = result.hosts
         failed = hosts.failed
         from kamal_nb.engine.result import failed_hosts_lines
+        from kamal_nb.engine.result_view import lost_note
 
-        lines = [f"kamal {result.operation} failed on {len(failed)} of {len(hosts)} hosts"]
+        lines = [f"kamal {result.operation} failed on {len(failed)} of {len(hosts)} hosts{lost_note(hosts)}"]
         lines += failed_hosts_lines(hosts)
         if result.ok:  # an operation may fail without a failed host (its own check)
             lines = [f"kamal {result.operation} failed"]

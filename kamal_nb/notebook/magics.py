@@ -400,10 +400,12 @@ class KamalMagics(Magics):
         let bugs through with their traceback."""
         from kamal_nb.notebook.errors import KamalError, KamalOperationFailed
         from kamal_nb.ops import catalog
+        from kamal_nb.redaction import forget_locals
 
         try:
             return call()
         except (Exception, KeyboardInterrupt) as error:
+            forget_locals(error)  # what a verbose traceback or a debugger would print: secrets among them
             failure = catalog.failure_of(error, invocation.name)
             if failure is None:
                 raise
