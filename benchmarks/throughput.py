@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
@@ -71,8 +72,10 @@ def in_process(session: Session, host: str, command: str) -> tuple[float, float]
     started = time.perf_counter()
     result = catalog.perform(session.context(GlobalOptions(hosts=(host,))), ("server", "exec"), {"cmd": command})
     wall = time.perf_counter() - started
-    if not getattr(result, "ok", False):
+    if not isinstance(result, OperationResult) or not result.ok:
         raise RuntimeError(f"kamal_nb in-process server exec failed:\n{str(result)[-2000:]}")
+    if not result.output(host).startswith("y\ny\n" if command != "true" else ""):
+        raise RuntimeError("kamal_nb in-process: the output is not in the result")
     return wall, _high_water_mb()
 
 

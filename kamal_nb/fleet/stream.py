@@ -108,12 +108,19 @@ class StreamedCommand:
 
     def _feed(self, data: bytes, *, final: bool = False) -> None:
         text = self._partial + self._decoder.decode(data, final=final)
-        *lines, self._partial = text.split("\n")
-        if final and self._partial:
-            lines.append(self._partial)
-            self._partial = ""
-        for line in lines:
-            self._on_line(redact(line.rstrip("\r")))
+        if final:
+            whole, self._partial = text.removesuffix("\n"), ""
+            if not text:
+                return
+        else:
+            end = text.rfind("\n")
+            if end < 0:
+                self._partial = text
+                return
+            whole, self._partial = text[:end], text[end + 1 :]
+        # the whole lines of a read masked at once (a line is whole in it, so is any secret on it)
+        for line in redact(whole).split("\n"):
+            self._on_line(line.rstrip("\r"))
 
     # -- stopping --------------------------------------------------------------------------------
 
