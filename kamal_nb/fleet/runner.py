@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from kamal_nb.fleet import hangup
 from kamal_nb.fleet.events import EventStream, Failed, Finished, Started
 from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.fleet.hostkeys import HostKeyError
@@ -237,6 +238,8 @@ class FleetRunner:
         from invoke.exceptions import CommandTimedOut
 
         wire = step if isinstance(step, str) else step.wire()
+        if isinstance(self.pool, ConnectionPool):  # over SSH: hung up on the host when its channel closes
+            wire = hangup.wrap(wire)
         batch = step if isinstance(step, Batch) else None
         marker = batch.marker if batch else None
         generation = self._hang_ups

@@ -279,7 +279,8 @@ def test_sigterm_stops_a_long_server_exec(
     project: Path, fleet_control: Fleet, fleet: FleetInfo, which: signal.Signals
 ) -> None:
     h1 = fleet.host_ips[0]
-    cli = Cli(project, "server", "exec", "-h", h1, "yes | head -c 100000000")
+    # 10 GB: 100 MB (the issue's) may all come through before the signal does
+    cli = Cli(project, "server", "exec", "-h", h1, "yes | head -c 10000000000")
     try:
         deadline = time.monotonic() + 60
         while not _pipeline_on(fleet_control, "h1"):  # it runs
