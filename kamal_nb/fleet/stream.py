@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from kamal_nb.fleet.output import LINE_LIMIT
 from kamal_nb.redaction import redact
 
 LineCallback = Callable[[str], None]
@@ -114,10 +115,14 @@ class StreamedCommand:
                 return
         else:
             end = text.rfind("\n")
-            if end < 0:
+            if end < 0 and len(text) <= LINE_LIMIT:
                 self._partial = text
                 return
-            whole, self._partial = text[:end], text[end + 1 :]
+            if end < 0:  # a line without an end in sight (a progress bar): passed on in pieces
+                end = LINE_LIMIT
+                whole, self._partial = text[:end], text[end:]
+            else:
+                whole, self._partial = text[:end], text[end + 1 :]
         # the whole lines of a read masked at once (a line is whole in it, so is any secret on it)
         for line in redact(whole).split("\n"):
             self._on_line(line.rstrip("\r"))

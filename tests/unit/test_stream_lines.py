@@ -28,3 +28,10 @@ def test_lines_whole_across_reads_without_their_ends() -> None:
 def test_a_secret_cut_by_a_read_is_masked() -> None:
     register("Str3am-Secret")
     assert fed(b"x Str3am-", b"Secret y\nnext\n") == ["x [REDACTED] y", "next"]
+
+
+def test_a_line_without_end_is_passed_on_in_pieces() -> None:
+    from kamal_nb.fleet.output import LINE_LIMIT
+
+    lines = fed(*[b"y" * 10_000] * 20)  # 200 000 characters, no newline
+    assert [len(line) for line in lines] == [LINE_LIMIT, LINE_LIMIT, LINE_LIMIT, 200_000 - 3 * LINE_LIMIT]
