@@ -56,3 +56,23 @@ def test_a_command_that_ends_runs_as_written(shell: str) -> None:
         assert (process.wait(timeout=5), out, err) == expected, command
         assert process.stdin is not None
         process.stdin.close()  # the channel closes after the command ended: nothing to hang up
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_shell_that_leads_no_process_group_signals_no_one(shell: str) -> None:
+    """Where the server did not give the command a session of its own, the watcher hangs up no
+    one: the group it is in belongs to something else."""
+    outer = subprocess.Popen(
+        [*shell.split(), "-c", 'sleep 30 & sh -c "$1"; wait', "outer", wrap("sleep 29")],
+        stdin=subprocess.PIPE,
+        start_new_session=True,  # the outer shell leads the group; the wrapped one is only in it
+    )
+    try:
+        time.sleep(0.3)
+        assert outer.stdin is not None
+        outer.stdin.close()
+        time.sleep(0.7)
+        assert outer.poll() is None, "the watcher hung up a group that is not its command's"
+    finally:
+        os.killpg(outer.pid, signal.SIGKILL)
+        outer.wait()
