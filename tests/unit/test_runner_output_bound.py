@@ -108,3 +108,15 @@ def test_one_read_bigger_than_the_cap_keeps_whole_lines_of_its_head_and_tail() -
     assert text.startswith("first\n") and text.endswith("n\nlast\n") and len(text) < 400
     assert "20000 characters" not in text and "of output dropped here" in text
     assert sum(len(e.lines) for e in seen if isinstance(e, Output)) == 10_002
+
+
+def test_a_character_split_between_two_reads_is_decoded_whole() -> None:
+    from invoke.runners import Local
+
+    from kamal_nb.fleet.unbuffered import unbuffered
+
+    runner_class = unbuffered(Local)
+    runner = object.__new__(runner_class)  # no invoke Context: only the decoding is asked of it
+    runner.encoding, runner.read_chunk_size = "utf-8", 4
+    data = iter([b"caf\xc3", b"\xa9 \xe2\x82", b"\xac\n", b""])
+    assert "".join(runner.read_proc_output(lambda size: next(data))) == "café €\n"
