@@ -149,9 +149,9 @@ class TextView:
                 yield from (f"  {line}" for line in rest)
         elif isinstance(event, Output):
             if self.verbose:
-                yield from self._limited(event.host, event.line.split("\n"))
+                yield from self._limited(event.host, event)
             else:
-                self._tails.setdefault(key, deque(maxlen=FAILED_TAIL)).extend(event.line.split("\n"))
+                self._tails.setdefault(key, deque(maxlen=FAILED_TAIL)).extend(event.last(FAILED_TAIL))
         elif isinstance(event, Finished):
             tail = self._tails.pop(key, deque())
             step = self._steps.pop(key, "")
@@ -168,17 +168,20 @@ class TextView:
             self._tails.pop(key, None)
             yield step_line("" if self.verbose else self._steps.pop(key, ""), None, 0.0, event.reason)
 
-    def _limited(self, host: str, lines: list[str]) -> Iterable[str]:
-        """Output lines up to ``line_limit`` per host, then one note (step lines are never cut)."""
-        for line in lines:
-            count = self._lines[host] = self._lines.get(host, 0) + 1
-            if not self.line_limit or count <= self.line_limit:
-                yield line
-            elif count == self.line_limit + 1:
-                yield TRUNCATED
+    def _limited(self, host: str, event: Output) -> list[str]:
+        """An event's lines up to ``line_limit`` per host, then one note (step lines are never cut)."""
+        shown = self._lines.get(host, 0)
+        if self.line_limit and shown > self.line_limit:
+            return []  # the note was shown: nothing more (and no need to split the lines)
+        lines = event.lines
+        self._lines[host] = shown + len(lines)
+        if not self.line_limit or shown + len(lines) <= self.line_limit:
+            return lines
+        return [*lines[: self.line_limit - shown], TRUNCATED]
 
     def _write(self, host: str, lines: list[str]) -> None:
         """Whole lines, each with its host, in one write (called with the lock held)."""
         out = self.out or sys.stdout
-        out.write(redact("\n".join(f"[{host}] {line}" for line in lines)) + "\n")
+        prefix = f"[{host}] "
+        out.write(redact(prefix + ("\n" + prefix).join(lines)) + "\n")
         out.flush()

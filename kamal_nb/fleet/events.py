@@ -23,12 +23,23 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """One line a command printed (redacted, without its newline)."""
+    """Whole lines a command printed (redacted): one or many, joined by newlines, without the last
+    one's newline. A line is never split between two events, except a line longer than the
+    runner's LINE_LIMIT, which comes in pieces of that size. A subscriber takes them at once
+    (``lines``, or the last few with ``last``): an event per line would be slower than the host."""
 
     host: str
     index: int
     stream: Literal["stdout", "stderr"]
-    line: str
+    text: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    def last(self, count: int) -> list[str]:
+        """The last ``count`` lines (without splitting the rest)."""
+        return self.text.rsplit("\n", count)[-count:] if count > 0 else []
 
 
 @dataclass(frozen=True, slots=True)

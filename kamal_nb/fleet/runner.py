@@ -16,14 +16,15 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from kamal_nb.fleet.events import EventStream, Failed, Finished, Output, Started
+from kamal_nb.fleet import hangup
+from kamal_nb.fleet.events import EventStream, Failed, Finished, Started
 from kamal_nb.fleet.fanout import fan_out
 from kamal_nb.fleet.hostkeys import HostKeyError
+from kamal_nb.fleet.output import OutputEmitter
 from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 from kamal_nb.fleet.results import CommandResult, GroupResult, HostResult
 from kamal_nb.fleet.settings import SshSettings
@@ -102,119 +103,6 @@ class CommandTimeout(Exception):
 
 class _Cancelled(Exception):
     pass
-
-
-# What the runner keeps of each command's output, per stream: the first and the last OUTPUT_KEEP
-# characters (whole lines), with a note in between saying how much was dropped. Events still stream
-# every line. A line longer than LINE_LIMIT is passed on in pieces of that size.
-OUTPUT_KEEP = 512 * 1024
-LINE_LIMIT = 64 * 1024
-
-
-class _Kept:
-    """The head and tail of one command's output on one stream, and how much was dropped between."""
-
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
-        self.head: list[str] = []
-        self.head_size = 0
-        self.tail: deque[str] = deque()
-        self.tail_size = 0
-        self.dropped_chars = 0
-        self.dropped_lines = 0
-
-    def add(self, piece: str) -> None:
-        if self.head_size < self.keep:
-            self.head.append(piece)
-            self.head_size += len(piece)
-            return
-        self.tail.append(piece)
-        self.tail_size += len(piece)
-        while self.tail_size > self.keep and len(self.tail) > 1:
-            gone = self.tail.popleft()
-            self.tail_size -= len(gone)
-            self.dropped_chars += len(gone)
-            self.dropped_lines += gone.count("\n")
-
-    def text(self) -> str:
-        note = ""
-        if self.dropped_chars:
-            note = (
-                f"[kamal_nb: {self.dropped_chars} characters ({self.dropped_lines} lines) of output dropped here; "
-                f"kept the first {self.head_size} and the last {self.tail_size} characters]\n"
-            )
-        return "".join(self.head) + note + "".join(self.tail)
-
-
-class _LineEmitter:
-    """A write-only stream that turns chunks of output into one Output event per line, and keeps
-    what the result will carry: all of it up to ``keep`` characters from each end of each command's
-    output (a batch's commands are told apart by their marker lines, which are always kept)."""
-
-    def __init__(
-        self,
-        publish: EventStream,
-        host: str,
-        index: int,
-        stream: Literal["stdout", "stderr"],
-        marker: str | None = None,
-        keep: int | None = None,
-        batch: Batch | None = None,
-        live: Callable[[], bool] = lambda: True,
-    ) -> None:
-        self._events, self._host, self._index, self._stream = publish, host, index, stream
-        self._live = live  # False once the command was hung up: what still arrives is dropped
-        self._marker = marker  # a batch's separator: never shown
-        self._batch = batch  # told when each of its commands ends (stdout markers carry the code)
-        self.ends: list[float] = []  # when each batch command's end marker arrived (monotonic)
-        self._partial = ""
-        self._keep = OUTPUT_KEEP if keep is None else keep
-        self._done: list[str] = []  # the kept text of the commands a marker closed
-        self._current = _Kept(self._keep)
-
-    def write(self, chunk: str) -> int:
-        if not self._live():
-            return len(chunk)
-        text = self._partial + chunk
-        *lines, self._partial = text.split("\n")
-        for line in lines:
-            self._line(line, ended=True)
-        # a line without an end in sight is passed on in pieces (minus what may be a marker's start)
-        spare = len(self._marker) + 24 if self._marker else 0
-        while len(self._partial) > LINE_LIMIT + spare:
-            piece, self._partial = self._partial[:LINE_LIMIT], self._partial[LINE_LIMIT:]
-            self._line(piece, ended=False)
-        return len(chunk)
-
-    def flush(self) -> None:
-        if self._partial:
-            self._line(self._partial, ended=False)
-            self._partial = ""
-
-    def text(self) -> str:
-        """Everything kept so far (exactly the output when nothing was dropped)."""
-        return "".join(self._done) + self._current.text()
-
-    def _line(self, line: str, *, ended: bool) -> None:
-        if self._marker and ended and self._marker in line:
-            before = line.split(self._marker, 1)[0]
-            if before:
-                self._current.add(before)
-            self._done.append(self._current.text() + line[len(before) :] + "\n")
-            self._current = _Kept(self._keep)
-            if before:
-                self._emit(before)  # what the command printed without a newline
-            if self._batch is not None:
-                self.ends.append(time.monotonic())
-                code = line[len(before) + len(self._marker) :].strip()
-                if code.lstrip("-").isdigit():
-                    self._batch.part_done(len(self.ends) - 1, int(code))
-            return
-        self._current.add(line + "\n" if ended else line)
-        self._emit(line.rstrip("\r"))
-
-    def _emit(self, line: str) -> None:
-        self._events.publish(Output(self._host, self._index, self._stream, redact(line)))
 
 
 class HostPool(Protocol):
@@ -350,12 +238,14 @@ class FleetRunner:
         from invoke.exceptions import CommandTimedOut
 
         wire = step if isinstance(step, str) else step.wire()
+        if isinstance(self.pool, ConnectionPool):  # over SSH: hung up on the host when its channel closes
+            wire = hangup.wrap(wire)
         batch = step if isinstance(step, Batch) else None
         marker = batch.marker if batch else None
         generation = self._hang_ups
         live = lambda: self._hang_ups == generation  # noqa: E731
-        out = _LineEmitter(self.events, host, index, "stdout", marker, batch=batch, live=live)
-        err = _LineEmitter(self.events, host, index, "stderr", marker, live=live)
+        out = OutputEmitter(self.events, host, index, "stdout", marker, batch=batch, live=live)
+        err = OutputEmitter(self.events, host, index, "stderr", marker, live=live)
         timeout = self.settings.command_timeout
         began = time.monotonic()
         channels: list[Any] = []
@@ -385,8 +275,8 @@ class FleetRunner:
             on_channel(None)
             with self._running_lock:
                 self._running.difference_update(channels)
-            out.flush()
-            err.flush()
+            out.finish()
+            err.finish()
         self._lost_or_hung_up(host, generation)
         # invoke decides "timed out" by its timer thread having ended; when the command returns while
         # that thread is still closing the channel, invoke reports exit -1 instead: the same timeout

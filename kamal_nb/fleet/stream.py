@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from kamal_nb.fleet.output import LINE_LIMIT
 from kamal_nb.redaction import redact
 
 LineCallback = Callable[[str], None]
@@ -108,12 +109,23 @@ class StreamedCommand:
 
     def _feed(self, data: bytes, *, final: bool = False) -> None:
         text = self._partial + self._decoder.decode(data, final=final)
-        *lines, self._partial = text.split("\n")
-        if final and self._partial:
-            lines.append(self._partial)
-            self._partial = ""
-        for line in lines:
-            self._on_line(redact(line.rstrip("\r")))
+        if final:
+            whole, self._partial = text.removesuffix("\n"), ""
+            if not text:
+                return
+        else:
+            end = text.rfind("\n")
+            if end < 0 and len(text) <= LINE_LIMIT:
+                self._partial = text
+                return
+            if end < 0:  # a line without an end in sight (a progress bar): passed on in pieces
+                end = LINE_LIMIT
+                whole, self._partial = text[:end], text[end:]
+            else:
+                whole, self._partial = text[:end], text[end + 1 :]
+        # the whole lines of a read masked at once (a line is whole in it, so is any secret on it)
+        for line in redact(whole).split("\n"):
+            self._on_line(line.rstrip("\r"))
 
     # -- stopping --------------------------------------------------------------------------------
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from kamal_nb.fleet.output import READ_SIZE
 
 # The runner's worker sets `started` before it runs a command: the SSH runner hands it the channel
 # the command runs on, so that an interrupt can close it (see FleetRunner.abort).
@@ -21,6 +24,23 @@ def unbuffered(runner_class: type[Any]) -> type[Any]:
     which also re-joins it on every chunk): the runner's out/err streams keep what is kept."""
 
     class Unbuffered(runner_class):  # type: ignore[misc]
+        # invoke reads 1000 bytes at a time: 64 KiB makes a read (and an Output event) per chunk
+        read_chunk_size = READ_SIZE
+
+        def read_proc_output(self, reader: Callable[[int], bytes | None]) -> Iterator[str]:
+            # one decoder per stream: a character whose bytes two reads split is not lost to "replace"
+            decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+            while True:
+                data = reader(self.read_chunk_size)
+                if not data:  # b"", or None (invoke's Local once the process is gone)
+                    break
+                text = decoder.decode(data)
+                if text:
+                    yield text
+            rest = decoder.decode(b"", final=True)
+            if rest:
+                yield rest
+
         def _handle_output(self, buffer_: list[str], hide: bool, output: Any, reader: Any) -> None:
             for data in self.read_proc_output(reader):
                 if not hide:

@@ -122,7 +122,7 @@ class WidgetView:
                 panel.step, panel.tail = what(event.display), []
                 self._set_status(panel, "⏳", f"{self._count(panel)} running: {panel.step}")
             elif isinstance(event, Output):
-                panel.tail = [*panel.tail[-(FAILED_TAIL - 1) :], event.line]
+                panel.tail = [*panel.tail, *event.last(FAILED_TAIL)][-FAILED_TAIL:]
             elif isinstance(event, Finished):
                 bar = panel.progress
                 bar.max = max(bar.max, bar.value + 1)

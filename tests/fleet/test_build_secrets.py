@@ -119,7 +119,7 @@ def test_build_secrets_are_mounted_in_the_build_and_appear_nowhere_else(
         assert _get(host.ip, "other-sha") == hashlib.sha256(OTHER_TOKEN.encode()).hexdigest()
 
     # the BuildKit progress reached the build log, with the echoed secret masked
-    log = "".join(event.line + "\n" for event in seen if isinstance(event, Output) and event.host == "local")
+    log = "".join(event.text + "\n" for event in seen if isinstance(event, Output) and event.host == "local")
     assert "RUN --mount=type=secret,id=BUILD_TOKEN" in log
     assert "the build sees [REDACTED]" in log
 

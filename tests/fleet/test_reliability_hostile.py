@@ -28,7 +28,7 @@ from kamal_nb.commands import App, Lock, container_hostname
 from kamal_nb.config import ConfigError, Source, ValidationError, build_config
 from kamal_nb.config.secrets import Secrets
 from kamal_nb.fleet import Batch, FleetRunner, HostEvent, Output, SshSettings, Started, Upload
-from kamal_nb.fleet.runner import OUTPUT_KEEP
+from kamal_nb.fleet.output import OUTPUT_KEEP
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from kamal_nb.testing.project import deploy_config, kamal_binary, write_project
@@ -333,7 +333,9 @@ def test_ten_megabytes_of_output_are_kept_to_the_cap_with_a_note(base_project: P
     h1 = fleet.host_ips[0]
     session = Session(root=base_project)
     lines: list[str] = []
-    session.events.subscribe(lambda e: lines.append(e.line) if isinstance(e, Output) and e.stream == "stdout" else None)
+    session.events.subscribe(
+        lambda e: lines.extend(e.lines) if isinstance(e, Output) and e.stream == "stdout" else None
+    )
     try:
         command = "echo first; head -c 10485760 /dev/zero | tr '\\0' x | fold -w 1023; echo; echo last"
         result = run(session, ("server", "exec"), {"cmd": command}, hosts=(h1,))
@@ -346,3 +348,4 @@ def test_ten_megabytes_of_output_are_kept_to_the_cap_with_a_note(base_project: P
     found = re.search(r"\[kamal_nb: (\d+) characters \(\d+ lines\) of output dropped here", output)
     assert found is not None and int(found.group(1)) > 9_000_000
     assert lines[0] == "first" and lines[-1] == "last" and len(lines) > 10_000, "events streamed every line"
+    assert {len(line) for line in lines[1:-2]} == {1023}, "no line split between events"

@@ -130,7 +130,7 @@ def test_remote_builder_builds_on_the_fleet_host_and_deploys_without_a_local_eng
     for host in fleet.hosts[:2]:
         assert _get(host.ip, "version") == "r1"
         assert _get(host.ip, "token-sha") == hashlib.sha256(BUILD_TOKEN.encode()).hexdigest()
-    build_lines = "\n".join(e.line for e in seen if isinstance(e, Output))
+    build_lines = "\n".join(e.text for e in seen if isinstance(e, Output))
     assert "DONE" in build_lines  # BuildKit's progress, translated
     assert BUILD_TOKEN not in build_lines and BUILD_TOKEN not in run_log.read_text()
     # the bridge is gone: no kamal-nb-engine socket directory is left behind

@@ -72,7 +72,7 @@ def test_runs_on_every_host_and_captures_each_command(
     assert not result.ok and set(result.failed) == set(fleet.host_ips)
     mine = [e for e in events[1] if e.host == fleet.hosts[0].ip]
     assert [type(e) for e in mine] == [Started, Output, Finished, Started, Output, Output, Finished]
-    assert {(e.stream, e.line) for e in mine if isinstance(e, Output)} == {
+    assert {(e.stream, e.text) for e in mine if isinstance(e, Output)} == {
         ("stdout", "h1"),
         ("stdout", "out"),
         ("stderr", "err"),
@@ -238,8 +238,8 @@ def test_a_batch_is_one_round_trip_with_a_result_per_command(
     assert len([e for e in events[1] if isinstance(e, Started)]) == 1
     # each stream keeps its order; how stdout and stderr interleave is up to the network
     outputs = [e for e in events[1] if isinstance(e, Output)]
-    assert [e.line for e in outputs if e.stream == "stdout"] == ["one", "two", "no newline", "h1"]
-    assert [e.line for e in outputs if e.stream == "stderr"] == ["oops"]
+    assert [line for e in outputs if e.stream == "stdout" for line in e.lines] == ["one", "two", "no newline", "h1"]
+    assert [line for e in outputs if e.stream == "stderr" for line in e.lines] == ["oops"]
 
 
 def test_a_batch_times_each_command_and_says_when_each_one_ends(fleet: FleetInfo, runner: FleetRunner) -> None:

@@ -198,7 +198,7 @@ def test_batches_output_events_and_failures(sandbox: SandboxInfo) -> None:
         codes = [(c.exit_code, c.stdout) for c in result[WEB1].commands]
         assert codes == [(0, "one\n"), (125, ""), (0, "28.2.2\n")]
         assert "unknown command: docker frob" in result[WEB1].commands[1].stderr
-        assert [e.line for e in lines if e.stream == "stdout"] == ["one", "28.2.2"]
+        assert [line for e in lines if e.stream == "stdout" for line in e.lines] == ["one", "28.2.2"]
         set_host_down(sandbox.root, WEB2)
         down = runner.run_all([WEB1, WEB2, "10.9.9.9"], "true")
         assert down[WEB1].ok

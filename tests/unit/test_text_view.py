@@ -8,7 +8,7 @@ import threading
 
 from kamal_nb.fleet import Failed, Finished, HostEvent, Output, Started
 from kamal_nb.redaction import Secret
-from kamal_nb.text_view import TextView, commands_of, what
+from kamal_nb.text_view import TRUNCATED, TextView, commands_of, what
 
 LOCK = (
     'mkdir .kamal/lock-demo && echo "TG9ja2VkIGJ5OiBUZXN0IE9wZXJhdG9yIGF0IDIwMjYtMTItMDVUMDk6MTk6\n'
@@ -143,3 +143,21 @@ def test_secrets_are_masked_in_every_level() -> None:
     events = step("h1", f"docker login -p {secret.reveal()}", [f"denied {secret.reveal()}"], code=1)
     for options in ({}, {"verbose": True}, {"quiet": True}):
         assert secret.reveal() not in shown(events, **options)
+
+
+def test_an_event_of_many_lines_is_shown_line_by_line_and_its_tail_on_failure() -> None:
+    chunk = "\n".join(f"line {n}" for n in range(1000))
+    verbose = shown(step("web-1", "yes", [chunk, "last"]), verbose=True)
+    assert verbose.count("[web-1] line ") == 1000 and "[web-1] last\n" in verbose
+    failed = shown(step("web-1", "yes", [chunk, "last"], code=1))
+    tail = [line for line in failed.splitlines() if "│" in line]
+    assert tail[0].endswith("│ line 981") and tail[-1].endswith("│ last") and len(tail) == 20
+
+
+def test_the_line_limit_counts_the_lines_of_each_event() -> None:
+    out = io.StringIO()
+    view = TextView(out, verbose=True, line_limit=5)
+    for event in step("web-1", "yes", ["a\nb\nc", "d\ne\nf\ng", "h"]):
+        view(event)
+    lines = [line for line in out.getvalue().splitlines() if not line.startswith("[web-1] $") and "ok (" not in line]
+    assert lines == [f"[web-1] {x}" for x in "abcde"] + ["[web-1] " + TRUNCATED]
