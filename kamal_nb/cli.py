@@ -114,10 +114,12 @@ def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path
     unsubscribe = session.events.subscribe(view)
     signals = _Signals()
     try:
-        from kamal_nb.ops.follow import streams
+        if not invocation.plan and invocation.path[-1] in ("logs", "exec"):
+            # only these can stream: the follow machinery (threads, stream parsing) is theirs alone
+            from kamal_nb.ops.follow import streams
 
-        if not invocation.plan and streams(invocation.path, invocation.args):
-            return _follow(ctx, invocation, out=out, err=err)
+            if streams(invocation.path, invocation.args):
+                return _follow(ctx, invocation, out=out, err=err)
         outcome = catalog.attempt(
             ctx, invocation.path, dict(invocation.args), yes=invocation.yes, plan_only=invocation.plan
         )

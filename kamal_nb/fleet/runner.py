@@ -29,6 +29,7 @@ from kamal_nb.fleet.pool import ConnectionPool, HostUnreachable
 from kamal_nb.fleet.results import CommandResult, GroupResult, HostResult
 from kamal_nb.fleet.settings import SshSettings
 from kamal_nb.fleet.unbuffered import on_channel
+from kamal_nb.fleet.upload import write_file
 from kamal_nb.redaction import redact
 
 if TYPE_CHECKING:
@@ -304,10 +305,8 @@ class FleetRunner:
     @staticmethod
     def _upload(conn: Connection, upload: Upload) -> tuple[int, str, str]:
         try:
-            with conn.sftp().open(upload.path, "w") as remote:
-                # the mode is set before any byte is written: a secret is never readable by others
-                remote.chmod(upload.mode)
-                remote.write(upload.content)
+            # the mode is set before any byte is written: a secret is never readable by others
+            write_file(conn.sftp(), upload.path, upload.content, upload.mode)
         except OSError as error:
             return 1, "", f"upload to {upload.path} failed: {error.strerror or error}"
         return 0, "", ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,38 @@ def test_upload_sets_the_mode_before_writing(fleet: FleetInfo, runner: FleetRunn
     assert commands[1].command == "upload .kamal/test/app.env (35 bytes, mode 0600)"
     assert commands[2].stdout == "600\n" + content.decode()
     assert commands[3].exit_code == 1 and "no/such/dir/file" in commands[3].stderr
+
+
+def test_an_upload_is_two_round_trips_and_fixes_an_existing_files_mode(fleet: FleetInfo, runner: FleetRunner) -> None:
+    """open, then the mode, the bytes (several write requests) and the close sent together: the client
+    waits twice (it waited four times: open, chmod, write, close)."""
+    ip = fleet.hosts[0].ip
+    path = ".kamal/test/rt.env"
+    assert runner.run_all([ip], f"mkdir -p .kamal/test && echo old > {path} && chmod 644 {path}").ok
+    assert runner.run_all([ip], Upload(".kamal/test/warm", b"w", 0o600)).ok  # the SFTP session is open
+    sftp = runner.pool.get(ip).sftp()
+    seen: list[str] = []
+    send, read = sftp._send_packet, sftp._read_packet
+
+    def sending(*args: object) -> object:
+        seen.append("send")
+        return send(*args)
+
+    def reading(*args: object) -> object:
+        seen.append("read")
+        return read(*args)
+
+    content = bytes(range(256)) * 400  # 100 KiB: four write requests
+    sftp._send_packet, sftp._read_packet = sending, reading
+    try:
+        assert runner.run_all([ip], Upload(path, content, 0o600)).ok
+    finally:
+        del sftp._send_packet, sftp._read_packet
+    waits = sum(1 for before, now in zip(["read", *seen], seen, strict=False) if before == "send" and now == "read")
+    assert waits == 2, seen
+    assert seen.count("send") == 1 + 1 + 4 + 1  # open; mode, 4 writes, close
+    check = runner.run_all([ip], f"stat -c %a {path} && sha256sum {path}")[ip].stdout.split()
+    assert check[:2] == ["600", hashlib.sha256(content).hexdigest()]
 
 
 def test_secrets_are_redacted_in_output_events_and_results(

@@ -101,6 +101,8 @@ def test_a_fleet_question_imports_no_deploy_operation(sandbox: tuple[Path, dict[
         "kamal_nb.ops.build.deliver",
         "kamal_nb.state.fleet_state",
         "kamal_nb.notebook",
+        "kamal_nb.ops.follow",  # `logs -f` and `exec --stream` only
+        "kamal_nb.fleet.stream",
     ):
         assert module not in modules
     assert "kamal_nb.ops.questions" in modules  # the question's own operation
@@ -124,3 +126,27 @@ def test_the_lock_age_guard_holds_from_the_command_line(sandbox: tuple[Path, dic
     finally:
         assert kamal_nb("lock", "release", "-y").returncode == 0
     assert "There is no deploy lock" in kamal_nb("lock", "status").stdout
+
+
+def test_every_streaming_command_is_one_the_command_line_looks_for() -> None:
+    # kamal-nb imports the follow machinery only for a command ending in logs or exec
+    from kamal_nb.ops.follow import FOLLOWED_LOGS, STREAMED_EXECS
+
+    assert {path[-1] for path in FOLLOWED_LOGS | STREAMED_EXECS} <= {"logs", "exec"}
+
+
+def test_a_streaming_command_still_streams(sandbox: tuple[Path, dict[str, str]]) -> None:
+    project, env = sandbox
+    modules = modules_of(["server", "exec", "--stream", "echo streamed"], project, env)
+    assert "kamal_nb.ops.follow" in modules
+    done = subprocess.run(
+        [sys.executable, "-m", "kamal_nb", "server", "exec", "--stream", "echo streamed"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and "| streamed" in done.stdout, done.stdout + done.stderr
+    assert "kamal server exec --stream: followed 3 stream(s)" in done.stderr

@@ -97,6 +97,16 @@ def test_redeploy_plan_follows_kamals_order_host_by_host(tmp_path: Path) -> None
     assert "after the first healthy web container" in notes
 
 
+def test_a_non_primary_role_uploads_its_env_file_before_the_barrier(tmp_path: Path) -> None:
+    # its round trips overlap the primary's health check rather than follow it
+    p = plan(project(tmp_path), ("redeploy",), {"skip_push": True}, version="v2")
+    steps = list(p.for_host(JOBS))
+    wait = next(i for i, s in enumerate(steps) if s.note == "after the first healthy web container")
+    upload = next(i for i, s in enumerate(steps) if str(s.step).startswith("upload .kamal/apps/demo/env/roles/"))
+    run = next(i for i, s in enumerate(steps) if str(s.step).startswith("docker run"))
+    assert upload < wait < run
+
+
 def test_deploy_adds_proxy_boot_and_prune_but_redeploy_does_not(tmp_path: Path) -> None:
     root = project(tmp_path)
     deploy = "\n".join(commands(plan(root, ("deploy",), {"skip_push": True}, version="v2"), JOBS))

@@ -9,8 +9,9 @@ For each boot group (`boot.limit`, primary-role hosts first): hook pre-app-boot,
    container already has the new version's name; `mkdir -p` the env directory (a caller may have
    read these already, in a round trip of its own: `BootRun.read_before`);
 2. stop stale containers (but the one kamal-proxy routes to, kept until step 5); rename a clashing container to `<v>_replaced_<hex16>` (audited);
-3. roles other than the primary one wait at the barrier for the first healthy primary container;
-4. upload the role's env file (0600); audit, `docker run`, then `kamal-proxy deploy` (which waits
+3. upload the role's env file (0600); roles other than the primary one then wait at the barrier for
+   the first healthy primary container (Kamal uploads after it: same file, fewer round trips after);
+4. audit, `docker run`, then `kamal-proxy deploy` (which waits
    for the health check; its end opens the barrier) or poll the container until running/healthy;
 5. stop the old version (and clean up assets and error pages), and a stale container kept in 2.
 
@@ -308,7 +309,10 @@ class _Lane:
             actions += self.changes()
             refused = f"First {self.primary_name} container is unhealthy, not booting {name} on {self.host}"
             note = f"after the first healthy {self.primary_name} container"
-            actions += [Await(self.barrier, refused, note, role=name), self.upload()]
+            # Kamal uploads after the barrier; before it, the upload's round trips overlap the primary's
+            # health check instead of following it. A running container read its env file when it
+            # started, so a role the barrier then refuses keeps serving as it was.
+            actions += [self.upload(), Await(self.barrier, refused, note, role=name)]
         else:
             actions += [self.upload(), *self.changes()]
         actions.append(self.on_failure())
