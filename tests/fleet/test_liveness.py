@@ -270,6 +270,16 @@ class Cli:
     def stderr(self) -> str:
         return b"".join(self.err).decode(errors="replace")
 
+    def assert_interrupted_server_exec(self, which: signal.Signals, took: float, host: str) -> None:
+        """Ended within 5 s as a terminal's interrupt: 128 + the signal, no traceback, the per-host
+        account on stdout (the error on stderr is short)."""
+        stderr = self.stderr()
+        assert took < 5, took
+        assert "Traceback" not in stderr and "Traceback" not in self.stdout()[-5000:], stderr
+        assert self.process.returncode == 128 + which, stderr
+        assert "kamal server exec was interrupted" in stderr, stderr
+        assert f"  {host}: " in self.stdout(), self.stdout()[-3000:]
+
     def text(self) -> str:
         return self.stdout()[-3000:] + self.stderr()[-3000:]
 
@@ -292,13 +302,8 @@ def test_sigterm_stops_a_long_server_exec(
     finally:
         if cli.process.poll() is None:
             cli.process.kill()
-    stderr = cli.stderr()
-    assert took < 5, took
-    assert "Traceback" not in stderr and "Traceback" not in cli.stdout()[-5000:], stderr
-    assert cli.process.returncode == 128 + which, stderr
-    assert "kamal server exec was interrupted" in stderr, stderr
-    assert f"  {h1}: " in cli.stdout(), cli.stdout()[-3000:]  # the per-host account (the error on stderr is short)
-    assert "hung up" in cli.stdout() + stderr, stderr
+    cli.assert_interrupted_server_exec(which, took, h1)
+    assert "hung up" in cli.stdout() + cli.stderr(), cli.stderr()
     # the channel was closed: nothing of the pipeline is left running on the host
     deadline = time.monotonic() + 10
     while _pipeline_on(fleet_control, "h1"):
