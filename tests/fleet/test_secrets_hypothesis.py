@@ -136,8 +136,15 @@ def bug_traceback(ip: Any, when: Callable[[HostEvent], bool], line: str) -> list
     return texts
 
 
-def _broken_write(self: Any, data: Any) -> None:
-    raise paramiko.SSHException("the transport broke")
+_send_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]  # private: unnamed in the stubs
+
+
+def _broken_write(self: Any, fileobj: Any, kind: int, *args: Any) -> Any:
+    """The SFTP write request fails in the transport, deep inside the upload (the env file's bytes
+    are in the locals of the frames above it)."""
+    if kind == paramiko.sftp.CMD_WRITE:
+        raise paramiko.SSHException("the transport broke")
+    return _send_request(self, fileobj, kind, *args)
 
 
 def stored_env_file(fleet: FleetInfo) -> str:
@@ -183,7 +190,7 @@ def test_no_form_of_a_random_secret_is_shown(ip: Any, project: Path, fleet: Flee
     )
     # a transport failing while the env file is written: paramiko's error, not one kamal_nb expects
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(paramiko.sftp_file.SFTPFile, "write", _broken_write)
+        patch.setattr(paramiko.SFTPClient, "_async_request", _broken_write)
         broken = cell(ip, f"env push -h {h1} --yes")
     assert any("the transport broke" in text for text in broken), broken
     produced += broken
