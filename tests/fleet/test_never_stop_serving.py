@@ -95,6 +95,32 @@ def interrupted_redeploy(session: Session, fleet: FleetInfo, version: str) -> No
         unsubscribe()
 
 
+def switched_but_not_finished(fleet: FleetInfo, version: str) -> None:
+    """What a deploy of ``version`` killed (SIGKILL, a laptop lid) between kamal-proxy's switch and
+    the old version's stop and tag leaves on h1: its container serves, the old one still runs and
+    its image is still the latest."""
+    import docker
+
+    client = docker.DockerClient(base_url=fleet.hosts[0].docker_socket, timeout=30)
+    try:
+        name = f"demo-web-{version}"
+        for container in client.containers.list(all=True, filters={"name": f"^{name}$"}):
+            container.remove(force=True)
+        new = client.containers.run(
+            fleet.images[f"app-{version}"],
+            name=name,
+            detach=True,
+            network="kamal",
+            labels={"service": "demo", "role": "web", "destination": ""},
+            environment={"KAMAL_VERSION": version},
+        )
+        switch = f"kamal-proxy deploy demo-web --target={new.short_id}:3000 --health-check-path=/up"
+        code, output = client.containers.get("kamal-proxy").exec_run(switch)
+        assert code == 0, output
+    finally:
+        client.close()
+
+
 def test_the_serving_container_outlives_a_version_that_never_becomes_healthy(
     session: Session, fleet: FleetInfo
 ) -> None:
@@ -140,6 +166,25 @@ def test_a_healthy_version_takes_over_and_the_kept_one_is_stopped(session: Sessi
     assert requests.failures == [], requests.failures[:3]
     assert web(fleet) == ["demo-web-v2"]
     assert version_of(h1) == "v2"
+
+
+def test_a_kept_container_renamed_out_of_the_way_is_stopped_by_its_new_name(session: Session, fleet: FleetInfo) -> None:
+    """A deploy of v1 stopped after kamal-proxy switched to it, before v2 was stopped and tagged the
+    latest: v1 serves, and v2 (the latest image's container) is the current version. Deploying v1
+    again keeps the serving v1 (stale), renames it out of the way of the new v1 and, once the new one
+    is healthy, stops it by its new name: its old name is the new container's now."""
+    h1 = fleet.host_ips[0]
+    switched_but_not_finished(fleet, "v1")
+    assert web(fleet) == ["demo-web-v1", "demo-web-v2"] and version_of(h1) == "v1", web(fleet)
+    with Requests(h1) as requests:
+        deploy = run(session, ("deploy",), {"skip_push": True}, version="v1")
+    assert deploy.ok, str(deploy)
+    assert any("kamal-proxy routes to it" in m for m in deploy.messages), deploy.messages
+    assert requests.failures == [], requests.failures[:3]
+    assert web(fleet) == ["demo-web-v1"]
+    assert version_of(h1) == "v1"
+    recovered = run(session, ("deploy",), {"skip_push": True}, version="v2")  # as the next tests expect
+    assert recovered.ok, str(recovered)
 
 
 # -- a half-made lock: the directory made, its details file not (a full disk, a cut connection) ----

@@ -151,12 +151,15 @@ class _Lane:
             self._renamed = replaced_version(self.run.version, self.ctx.session.random_hex(8))
         return self._renamed
 
+    def named_now(self, answers: Answers, version: str) -> str:
+        """What a container read before the rename is called now: the new version's name belongs to
+        the new container once the clashing one is renamed out of its way."""
+        return self.renamed() if version == self.run.version and self.clash(answers) else version
+
     def old(self, answers: Answers) -> str | None:
-        """The version to stop at the end: the renamed container when it was the current one."""
+        """The version to stop at the end (the renamed container when it was the current one)."""
         running = self.running(answers)
-        if self.clash(answers) and running == self.run.version:
-            return self.renamed()
-        return running
+        return self.named_now(answers, running) if running else None
 
     # -- the lane ----------------------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ class _Lane:
             old = self.old(answers)
             commands = [app.stop(version=old)] if old else []
             # the new version is healthy behind the proxy now: the stale one it replaced can go
-            return commands + [app.stop(version=v) for v in self.kept(answers)]
+            return commands + [app.stop(version=self.named_now(answers, v)) for v in self.kept(answers)]
 
         def tidy(answers: Answers, host: str) -> list[Command]:
             if not self.old(answers):
