@@ -96,3 +96,14 @@ def test_a_question_keeps_its_one_line_summary_and_says_the_lost_host() -> None:
     assert result.data.summary == answer.summary
     line = result_view.verdict(result)
     assert line == f"kamal app version: FAILED on 1 of 2 hosts (1 lost); {answer.summary} (3.10s)", line
+
+
+def test_the_terminal_result_of_a_change_counts_host_output_and_an_answer_prints_it() -> None:
+    """What `kamal-nb deploy` prints after its live lines: a host's output is a log shown live, so the
+    result says how long it is (once); a question's output (`server exec`) is the answer, printed."""
+    group = GroupResult({"10.0.0.1": HostResult("10.0.0.1", (run_command("10.0.0.1", "v2"),), None, 2.0)})
+    change = str(OperationResult("deploy", group, 2.0, changes=True))
+    assert "0123456789abcdef" not in change and "Host: 10.0.0.1" not in change, change
+    assert "10.0.0.1: 1 line of output (result.output('10.0.0.1'))" in change, change
+    answer = str(OperationResult("server exec", group, 2.0))
+    assert "Host: 10.0.0.1\n0123456789abcdef" in answer, answer
