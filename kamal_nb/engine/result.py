@@ -225,7 +225,7 @@ class OperationResult:
             output = self.output(host).rstrip("\n")
             if output and self.changes:  # a log the live lines have shown: said, not printed twice
                 count = output.count("\n") + 1
-                lines.append(f"{host}: {count} line{'s' if count != 1 else ''} of output (result.output({host!r}))")
+                lines.append(f"{host}: {count} line{'s' if count != 1 else ''} of output (-v prints it live)")
             elif output:
                 lines += [f"Host: {host}", output, ""]
         from kamal_nb.engine.result_view import boot_outcome, lost_note

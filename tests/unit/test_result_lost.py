@@ -104,6 +104,6 @@ def test_the_terminal_result_of_a_change_counts_host_output_and_an_answer_prints
     group = GroupResult({"10.0.0.1": HostResult("10.0.0.1", (run_command("10.0.0.1", "v2"),), None, 2.0)})
     change = str(OperationResult("deploy", group, 2.0, changes=True))
     assert "0123456789abcdef" not in change and "Host: 10.0.0.1" not in change, change
-    assert "10.0.0.1: 1 line of output (result.output('10.0.0.1'))" in change, change
+    assert "10.0.0.1: 1 line of output (-v prints it live)" in change, change
     answer = str(OperationResult("server exec", group, 2.0))
     assert "Host: 10.0.0.1\n0123456789abcdef" in answer, answer
