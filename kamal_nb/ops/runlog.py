@@ -1,5 +1,6 @@
 """A local run log: one JSON line per mutating command (who, when, destination, hosts, command,
-per-host exit codes, duration), appended whether it succeeded, failed or was interrupted.
+per-host status and exit codes, duration), appended whether it succeeded, failed or was interrupted
+(an interrupted run with what each host had done by then).
 
 It lives in $XDG_STATE_HOME/kamal_nb/runs.jsonl (~/.local/state/...), or where
 KAMAL_NB_RUN_LOG points. Secrets never reach it: command texts and reasons are redacted.
@@ -41,10 +42,17 @@ def record_run(
 ) -> None:
     """Append the run's line; a run log that cannot be written never fails the operation."""
     hosts: dict[str, Any] = {}
-    if result is not None:
-        for host, host_result in result.hosts.items():
+    # an interrupted run carries what each host had done by then: the log keeps that account too
+    account = result if result is not None else getattr(error, "result", None)
+    if isinstance(account, OperationResult):
+        for host, host_result in account.hosts.items():
             last = host_result.commands[-1].exit_code if host_result.commands else None
-            hosts[host] = {"ok": host_result.ok, "exit_code": last, "failure": host_result.failure}
+            hosts[host] = {
+                "status": host_result.status,
+                "ok": host_result.ok,
+                "exit_code": last,
+                "failure": host_result.failure,
+            }
     entry = {
         "recorded_at": started,
         "performer": ctx.session.performer,
@@ -55,7 +63,7 @@ def record_run(
         "roles": list(ctx.options.roles),
         "hosts_filter": list(ctx.options.hosts),
         "hosts": hosts,
-        "status": "ok" if error is None and result is not None and result.ok else "failed",
+        "status": _status(result, error),
         "error": f"{type(error).__name__}: {error}" if error is not None else None,
         "duration_s": round(duration, 3),
     }
@@ -71,6 +79,12 @@ def record_run(
                 log.write(line + "\n")
     except OSError:
         pass
+
+
+def _status(result: OperationResult | None, error: BaseException | None) -> str:
+    if isinstance(error, KeyboardInterrupt):  # OperationInterrupted is one (and SIGTERM's)
+        return "interrupted"
+    return "ok" if error is None and result is not None and result.ok else "failed"
 
 
 def _make_private(descriptor: int, folder: Path) -> None:

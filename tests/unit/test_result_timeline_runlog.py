@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from kamal_nb.engine.plan import Plan, PlannedStep
+from kamal_nb.engine.record import OperationInterrupted
 from kamal_nb.engine.result import OperationResult
 from kamal_nb.fleet import CommandResult, GroupResult, HostResult
 from kamal_nb.ops import catalog
@@ -81,6 +82,8 @@ def fake_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
         return Plan("fake rotate", (PlannedStep("web-1", f"echo {password}"),))
 
     def run(ctx: Context, args: catalog.Args) -> OperationResult:
+        if args.get("interrupt"):
+            raise OperationInterrupted("interrupted: web-1 done, web-2 running", result())
         if args.get("explode"):
             raise RuntimeError(f"failed with {password.reveal()}")
         return result()
@@ -101,10 +104,24 @@ def test_a_mutating_command_appends_one_json_line(fake_mutation: tuple[Context, 
     first, second = (json.loads(line) for line in log.read_text().splitlines())
     assert first["command"] == "fake rotate" and first["args"] == {"reason": "scheduled"}
     assert first["status"] == "failed"  # web-2 and web-3 failed
-    assert first["hosts"]["web-1"] == {"ok": True, "exit_code": 0, "failure": None}
+    assert first["hosts"]["web-1"] == {"status": "ok", "ok": True, "exit_code": 0, "failure": None}
+    assert first["hosts"]["web-3"]["status"] == "FAILED"
     assert first["hosts"]["web-3"]["failure"] == "root@web-3: connection refused"
     assert second["status"] == "failed" and second["error"] == "RuntimeError: failed with [REDACTED]"
     assert "sup3r-s3cret-passw0rd" not in log.read_text()
+
+
+def test_an_interrupted_run_is_logged_with_each_hosts_account(fake_mutation: tuple[Context, Path]) -> None:
+    ctx, log = fake_mutation
+    with pytest.raises(OperationInterrupted):
+        catalog.perform(ctx, ("fake", "rotate"), {"interrupt": True}, yes=True)
+    entry = json.loads(log.read_text())
+    assert entry["status"] == "interrupted" and entry["error"].startswith("OperationInterrupted: interrupted")
+    assert {host: said["status"] for host, said in entry["hosts"].items()} == {
+        "web-1": "ok",
+        "web-2": "FAILED",
+        "web-3": "FAILED",
+    }
 
 
 def test_the_run_log_is_private_to_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
