@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kamal_nb.engine.html_style import td, th
+from kamal_nb.engine.html_style import FAILING, td, th
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,7 @@ class Answer:
         body = "".join(
             (
                 "<tr style='background-color: #f8d7da'>"
-                if status is not None and row[status].startswith("FAILED")
+                if status is not None and row[status].startswith(FAILING)
                 else "<tr>"
             )
             + "".join(td(cell) for cell in row)
@@ -131,7 +131,7 @@ def _snake(name: str) -> str:
 def _failure_rows(hosts: GroupResult, columns: Sequence[str]) -> list[dict[str, str | None]]:
     """A row for each host that gave no answer, saying why (the table stays one row a host at least)."""
     return [
-        {"host": host, **dict.fromkeys(columns[1:]), "status": f"FAILED: {result.failure or 'failed'}"}
+        {"host": host, **dict.fromkeys(columns[1:]), "status": f"{result.status}: {result.failure or 'failed'}"}
         for host, result in hosts.failed.items()
     ]
 
@@ -176,7 +176,7 @@ def containers(question: str, hosts: GroupResult) -> Answer:
     rows: list[dict[str, str | None]] = []
     for host, result in hosts.items():
         if not result.ok:
-            rows.append({"host": host, "status": "FAILED", "failure": result.failure or "failed"})
+            rows.append({"host": host, "status": result.status, "failure": result.failure or "failed"})
             continue
         for parsed in parse_docker_table("".join(c.stdout for c in result.commands)):
             rows.append({"host": host, **{name: parsed.get(name) or None for name in CONTAINER_COLUMNS[1:]}})
@@ -196,7 +196,7 @@ def images(question: str, hosts: GroupResult) -> Answer:
     rows: list[dict[str, str | None]] = []
     for host, result in hosts.items():
         if not result.ok:
-            rows.append({"host": host, "status": f"FAILED: {result.failure or 'failed'}"})
+            rows.append({"host": host, "status": f"{result.status}: {result.failure or 'failed'}"})
             continue
         for parsed in parse_docker_table("".join(c.stdout for c in result.commands)):
             rows.append({"host": host, **{name: parsed.get(name) or None for name in IMAGE_COLUMNS[1:]}})

@@ -14,3 +14,6 @@ def th(name: str) -> str:
 
 def td(cell: str) -> str:
     return f"<td{LEFT}>{html.escape(cell)}</td>"
+
+
+FAILING = ("FAILED", "lost")  # a row's status (or its start) that is highlighted as a failure

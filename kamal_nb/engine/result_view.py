@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from kamal_nb.engine.answers import Answer
-from kamal_nb.engine.html_style import td, th
+from kamal_nb.engine.html_style import FAILING, td, th
 
 # an engine.result.OperationResult (not imported: that module imports this one)
 OperationResult = Any
@@ -23,7 +23,6 @@ ONE_LINE = 1
 
 
 BOOTS = ("deploy", "redeploy", "rollback")
-FAILING = ("FAILED", "lost")  # a row's status that is highlighted as a failure
 _STARTING = re.compile(r"Start container with version (\S+) on ")
 
 

@@ -96,6 +96,10 @@ def test_a_question_keeps_its_one_line_summary_and_says_the_lost_host() -> None:
     assert result.data.summary == answer.summary
     line = result_view.verdict(result)
     assert line == f"kamal app version: FAILED on 1 of 2 hosts (1 lost); {answer.summary} (3.10s)", line
+    # the answer's own table says lost (not FAILED) in the host's row, highlighted as a failure
+    row = next(line for line in answer.table_text() if line.startswith("10.0.0.3"))
+    assert f"lost: {LOST}" in row, row
+    assert RED + "<td" in answer.table_html() and answer.table_html().count(RED) == 1
 
 
 def test_the_terminal_result_of_a_change_counts_host_output_and_an_answer_prints_it() -> None:
