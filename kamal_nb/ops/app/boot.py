@@ -31,7 +31,7 @@ from kamal_nb.config import Role
 from kamal_nb.engine.plan import PlannedStep
 from kamal_nb.engine.record import Recorder
 from kamal_nb.engine.run import play
-from kamal_nb.engine.script import Await, Barrier, Invoke, OnFailure, Pause, Poll, Tell
+from kamal_nb.engine.script import Await, Barrier, Invoke, OnFailure, Only, Pause, Poll, Tell
 from kamal_nb.fleet import Upload
 from kamal_nb.ops.app.serving import KEPT_NOTE, kept_line, serving_reads, serving_version
 from kamal_nb.ops.audit import audit
@@ -102,8 +102,6 @@ class _Lane:
         if self.run.stale:
             note = "running versions: all but the current are stale"
             reads.append(self._do(app.list_versions(), tolerate=True, capture=key(self.name, "versions"), note=note))
-            if self.role.running_proxy:
-                reads += serving_reads(app, self.name)
         note = "the current version, stopped at the end"
         reads.append(
             self._do(app.current_running_version(), tolerate=True, capture=key(self.name, "running"), note=note)
@@ -307,6 +305,13 @@ class _Lane:
     def actions(self) -> list[Action]:
         app, version, name = self.app, self.run.version, self.name
         actions: list[Action] = [] if self.host in self.run.read_before else list(self.reads())
+        if self.run.stale and self.role.running_proxy:
+            # which container kamal-proxy routes to matters only when a stale one runs: a round trip
+            # more then, instead of a `docker exec` into the proxy in every deploy's reads
+            serving = tuple(serving_reads(app, name))
+            actions.append(
+                Only(lambda answers, host: bool(self.stale(answers)), serving, "only when a stale container runs")
+            )
         actions.append(self.tell())
         if self.queuer:
             actions += self.changes()
