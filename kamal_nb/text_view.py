@@ -109,10 +109,15 @@ def what(display: str, width: int = WHAT_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def step_line(what_text: str, exit_code: int | None, duration: float, reason: str | None = None) -> str:
-    """``ok      0.31s  docker pull …`` / ``exit 1  0.31s  docker pull …`` / ``FAILED  docker pull …: why``."""
+def step_line(
+    what_text: str, exit_code: int | None, duration: float, reason: str | None = None, *, tolerated: bool = False
+) -> str:
+    """``ok      0.31s  docker pull …`` / ``exit 1  0.31s  docker pull …`` / ``FAILED  docker pull …: why``;
+    a tolerated exit reads as an ok step whose exit is said after it (``ok      0.05s  stat … (exit 1)``)."""
     if reason is not None:
         return f"FAILED  {what_text}: {reason}" if what_text else f"FAILED: {reason}"
+    if tolerated and exit_code:
+        return f"{'ok':<6} {duration:5.2f}s  {what_text} (exit {exit_code}, expected)"
     status = "ok" if exit_code == 0 else f"exit {exit_code}"
     return f"{status:<6} {duration:5.2f}s  {what_text}"
 
@@ -156,13 +161,15 @@ class TextView:
             tail = self._tails.pop(key, deque())
             step = self._steps.pop(key, "")
             if self.verbose:
-                if event.exit_code != 0:
+                if event.failed:
                     yield f"exit {event.exit_code} ({event.duration:.1f}s)"
+                elif event.exit_code:
+                    yield f"exit {event.exit_code}, expected ({event.duration:.1f}s)"
                 else:
                     yield f"ok ({event.duration:.1f}s)"
-            elif event.exit_code != 0 or not self.quiet:
-                yield step_line(step, event.exit_code, event.duration)
-                if event.exit_code != 0:
+            elif event.failed or not self.quiet:
+                yield step_line(step, event.exit_code, event.duration, tolerated=event.tolerated)
+                if event.failed:
                     yield from (f"  │ {line}" for line in tail)
         elif isinstance(event, Failed):
             self._tails.pop(key, None)

@@ -44,12 +44,19 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """A command ended with ``exit_code`` after ``duration`` seconds."""
+    """A command ended with ``exit_code`` after ``duration`` seconds. ``tolerated``: a non-zero exit
+    the operation expects (Kamal's ``raise_on_non_zero_exit: false``: "no lock", "network exists"),
+    not a failure of the host."""
 
     host: str
     index: int
     exit_code: int
     duration: float
+    tolerated: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_code != 0 and not self.tolerated
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,12 @@ if TYPE_CHECKING:
     from fabric import Connection
 
     from kamal_nb.fleet.forward import RemoteForward
+
+
+# paramiko's transport thread logs what ended a connection, a traceback included, and with no
+# handler configured Python prints it on stderr (in a cell, under the result). The pool says why in
+# one line (HostUnreachable); a user who configures logging still gets paramiko's records.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class HostUnreachable(Exception):

@@ -155,11 +155,14 @@ class FleetRunner:
         """The same steps on every host."""
         return self.run({host: steps for host in hosts}, stop_on_failure=stop_on_failure)
 
-    def run(self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True) -> GroupResult:
+    def run(
+        self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True, tolerated: bool = False
+    ) -> GroupResult:
         """Run each host's steps in order, hosts in parallel; returns every host's result.
 
         With ``stop_on_failure`` a host stops at its first failing step. A KeyboardInterrupt hangs up
-        the steps running now, starts no new ones, and is raised again.
+        the steps running now, starts no new ones, and is raised again. ``tolerated``: the caller
+        expects these steps may exit non-zero (their Finished events say so, for the views).
         """
         if not plan:
             return GroupResult({})
@@ -167,7 +170,7 @@ class FleetRunner:
         hosts = list(plan)
         results = fan_out(
             hosts,
-            lambda host: self._run_host(host, plan[host], stop_on_failure),
+            lambda host: self._run_host(host, plan[host], stop_on_failure, tolerated),
             workers=self.settings.max_parallel,
             cancel=self._cancel,
             on_interrupt=self.abort,
@@ -176,14 +179,14 @@ class FleetRunner:
 
     # -- one host --------------------------------------------------------------------------------
 
-    def _run_host(self, host: str, steps: Sequence[Step], stop_on_failure: bool) -> HostResult:
+    def _run_host(self, host: str, steps: Sequence[Step], stop_on_failure: bool, tolerated: bool) -> HostResult:
         started = time.monotonic()
         done: list[CommandResult] = []
         for index, step in enumerate(steps):
             if self._cancel.is_set():
                 return HostResult(host, tuple(done), "interrupted before this step", time.monotonic() - started)
             try:
-                commands = self._run_step(host, index, step)
+                commands = self._run_step(host, index, step, tolerated)
             except (HostUnreachable, HostKeyError, CommandTimeout, _Cancelled) as error:
                 reason = str(error)
                 self.events.publish(Failed(host, index, reason))
@@ -193,7 +196,7 @@ class FleetRunner:
                 break
         return HostResult(host, tuple(done), None, time.monotonic() - started)
 
-    def _run_step(self, host: str, index: int, step: Step) -> list[CommandResult]:
+    def _run_step(self, host: str, index: int, step: Step, tolerated: bool = False) -> list[CommandResult]:
         display = redact(str(step))
         self.events.publish(Started(host, index, display))
         began, wall = time.monotonic(), time.time()
@@ -216,7 +219,7 @@ class FleetRunner:
                 if attempt == 2:
                     raise HostUnreachable(f"{host}: connection lost ({error})") from None
         duration = time.monotonic() - began
-        self.events.publish(Finished(host, index, exit_code, duration))
+        self.events.publish(Finished(host, index, exit_code, duration, tolerated and exit_code != 0))
         if isinstance(step, Batch):
             parts = step.split(out, err)
             # each command ran from the previous one's end marker to its own (as seen from here)

@@ -127,8 +127,8 @@ class WidgetView:
                 bar = panel.progress
                 bar.max = max(bar.max, bar.value + 1)
                 bar.value += 1
-                self._append(panel, step_line(panel.step, event.exit_code, event.duration))
-                if event.exit_code != 0:
+                self._append(panel, step_line(panel.step, event.exit_code, event.duration, tolerated=event.tolerated))
+                if event.failed:
                     for line in panel.tail:
                         self._append(panel, f"  │ {line}", "stderr")
                     bar.bar_style = "danger"

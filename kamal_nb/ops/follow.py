@@ -156,8 +156,13 @@ class Follow:
         self._result: FollowResult | None = None
 
     def subscribe(self, callback: Callable[[StreamLine], None]) -> None:
-        """``callback(line)`` for every line from now on, from the streams' reader threads."""
+        """``callback(line)`` for the lines kept so far, then for every line from now on (from the
+        streams' reader threads). The streams start before anyone can subscribe, and a short command
+        may have printed everything by then: its lines are not lost to the view. The lock is held
+        while the kept lines are replayed, so a line arriving meanwhile comes after them."""
         with self._lock:
+            for line in self._lines:
+                callback(line)
             self._subscribers.append(callback)
 
     @property

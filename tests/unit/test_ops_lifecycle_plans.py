@@ -44,7 +44,9 @@ class ScriptedRunner:
                 return code, out, err
         return 0, "", ""
 
-    def run(self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True) -> GroupResult:
+    def run(
+        self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True, tolerated: bool = False
+    ) -> GroupResult:
         results = {}
         for host, steps in plan.items():
             done: list[CommandResult] = []

@@ -45,7 +45,9 @@ class TripRunner(ScriptedRunner):
         super().__init__(rules)
         self.trips: list[tuple[str, list[str]]] = []
 
-    def run(self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True) -> GroupResult:
+    def run(
+        self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True, tolerated: bool = False
+    ) -> GroupResult:
         for host, steps in plan.items():
             for step in steps:
                 commands = step.commands if isinstance(step, Batch) else (step,)

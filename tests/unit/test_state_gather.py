@@ -31,7 +31,9 @@ class ReplayRunner:
         self.outputs = outputs
         self.plans: list[Mapping[str, Sequence[Step]]] = []
 
-    def run(self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True) -> GroupResult:
+    def run(
+        self, plan: Mapping[str, Sequence[Step]], *, stop_on_failure: bool = True, tolerated: bool = False
+    ) -> GroupResult:
         self.plans.append(plan)
         results = {}
         for host, steps in plan.items():

@@ -161,3 +161,18 @@ def test_the_line_limit_counts_the_lines_of_each_event() -> None:
         view(event)
     lines = [line for line in out.getvalue().splitlines() if not line.startswith("[web-1] $") and "ok (" not in line]
     assert lines == [f"[web-1] {x}" for x in "abcde"] + ["[web-1] " + TRUNCATED]
+
+
+def test_a_tolerated_exit_reads_as_an_expected_one_without_its_output() -> None:
+    display = "stat .kamal/lock-demo > /dev/null && cat .kamal/lock-demo/details | base64 -d"
+    events: list[HostEvent] = [
+        Started("h1", 0, display),
+        Output("h1", 0, "stderr", "stat: cannot statx '.kamal/lock-demo': No such file or directory"),
+        Finished("h1", 0, 1, 0.05, tolerated=True),
+    ]
+    assert shown(events) == f"[h1] ok      0.05s  {what(display)} (exit 1, expected)\n"
+    assert shown(events, quiet=True) == ""
+    assert shown(events, verbose=True).splitlines()[-1] == "[h1] exit 1, expected (0.1s)"
+    # the same exit, not tolerated: a failure with its last lines
+    failing = [*events[:2], Finished("h1", 0, 1, 0.05)]
+    assert "exit 1" in shown(failing, quiet=True) and "│ stat: cannot statx" in shown(failing)

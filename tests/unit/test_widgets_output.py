@@ -18,3 +18,16 @@ def test_a_failing_step_shows_the_last_lines_of_events_of_many_lines() -> None:
     tail = [text for text in shown if "│" in text]
     assert len(tail) == FAILED_TAIL
     assert tail[0] == f"  │ y {5000 - FAILED_TAIL + 2}\n" and tail[-2:] == ["  │ almost\n", "  │ last\n"]
+
+
+def test_a_tolerated_exit_is_a_done_step_not_a_failure() -> None:
+    """`docker network create kamal` when the network exists, `lock status` with no lock: Kamal ignores
+    the exit; the host's tab says so and stays green."""
+    view = WidgetView("setup", ["web-1"])
+    view(Started("web-1", 0, "docker network create kamal"))
+    view(Output("web-1", 0, "stderr", "Error response from daemon: network with name kamal already exists"))
+    view(Finished("web-1", 0, 1, 0.1, tolerated=True))
+    panel = view.panels["web-1"]
+    shown = [o["text"] for o in panel.output.outputs]
+    assert shown == ["ok      0.10s  docker network create kamal (exit 1, expected)\n"], shown
+    assert panel.progress.bar_style != "danger"
