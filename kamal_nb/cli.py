@@ -80,7 +80,10 @@ def _usage_line(usage: str) -> str:
     lines = usage.strip().splitlines()
     if len(lines) <= 1:
         return usage
-    command = " ".join(word for word in lines[0].split()[1:] if not word.startswith(("[", "-")))
+    words = lines[0].split()[1:]
+    # the command's own words: up to its first option (what follows are options and their values)
+    first_option = next((i for i, word in enumerate(words) if word.startswith(("[", "-"))), len(words))
+    command = " ".join(words[:first_option])
     return f"usage: {command} [options]  (all of them: {command} --help)\n"
 
 
