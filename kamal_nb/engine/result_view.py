@@ -51,7 +51,7 @@ def boot_outcome(result: OperationResult) -> str | None:
         return None
     hosts = result.hosts
     if result.ok and result.data is False and result.operation == "rollback":
-        return "rolled back to a version that does not exist: nothing changed"
+        return "nothing changed: the version is not available as a container on any host"
     booted = [
         host
         for host, host_result in hosts.items()

@@ -160,7 +160,9 @@ def test_lock_status_acquire_release(shell: Shell) -> None:
 
 def test_rollback_to_nowhere_then_rollback_and_state(shell: Shell) -> None:
     _, _, text, page = shown(shell, "rollback v9 --yes")
-    summary_first(text, page, r"kamal rollback: rolled back to a version that does not exist: nothing changed \(")
+    summary_first(
+        text, page, r"kamal rollback: nothing changed: the version is not available as a container on any host \("
+    )
     assert "output" not in text.splitlines()[3], "a rollback's one-line output is a log, not a column"
     shown(shell, "deploy -P --version v2 --yes")
     _, _, text, page = shown(shell, "rollback v1 --yes")
