@@ -19,7 +19,6 @@ from kamal_nb.config.secret_source import SecretsSource
 from kamal_nb.config.secrets import DEFAULT_SECRETS_PATH, Secrets
 from kamal_nb.config.validation import ValidationError
 from kamal_nb.redaction import register_public
-from kamal_nb.ruby import erb
 from kamal_nb.ruby.file_size import CONFIG_FILE_LIMIT, check_file_size
 from kamal_nb.ruby.psych_yaml import load as load_yaml
 from kamal_nb.ruby.values import RubySymbol, deep_merge, ruby_to_s
@@ -116,6 +115,8 @@ def _render_erb(template: str, *, path: str, env: Mapping[str, str], cwd: str) -
     # A template without tags renders to itself in ERB; skip the interpreter entirely then.
     if "<%" not in template:
         return template
+    from kamal_nb.ruby import erb  # the Ruby interpreter is loaded only for a config that uses ERB
+
     return erb.render(template, path=path, env=env, cwd=cwd)
 
 

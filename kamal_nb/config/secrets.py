@@ -31,7 +31,6 @@ from kamal_nb.config.errors import ConfigError
 from kamal_nb.redaction import Secret
 from kamal_nb.ruby import dotenv
 from kamal_nb.ruby import json_text as ruby_json
-from kamal_nb.ruby.evaluator import blank
 from kamal_nb.ruby.strings import shellescape
 from kamal_nb.ruby.values import is_blank
 
@@ -107,7 +106,7 @@ class Secrets:
     def is_present(self, key: str) -> bool:
         """Kamal's `secrets.key?`: defined and not blank (used for ssh.key_data)."""
         value = self._load().get(key)
-        return value is not None and not blank(value.reveal())
+        return value is not None and not is_blank(value.reveal())
 
     def keys(self) -> list[str]:
         return list(self._load())
