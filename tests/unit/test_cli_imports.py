@@ -103,6 +103,8 @@ def test_a_fleet_question_imports_no_deploy_operation(sandbox: tuple[Path, dict[
         "kamal_nb.notebook",
         "kamal_nb.ops.follow",  # `logs -f` and `exec --stream` only
         "kamal_nb.fleet.stream",
+        "kamal_nb.ruby.evaluator",  # a config without ERB needs no Ruby interpreter
+        "kamal_nb.ruby.parser",
     ):
         assert module not in modules
     assert "kamal_nb.ops.questions" in modules  # the question's own operation
