@@ -46,6 +46,19 @@ def unbuffered(runner_class: type[Any]) -> type[Any]:
                 if not hide:
                     self.write_our_output(stream=output, string=data)
 
+        def wait(self) -> None:
+            # invoke looks every `input_sleep` (10 ms) for the command's end: on an SSH channel, wake
+            # when its exit status (or its close: a kill, a lost host) comes instead, so a round trip
+            # ends when the host answers, not up to 10 ms later; a reader thread that died is still
+            # seen at each look, as invoke's own wait sees it
+            status = getattr(getattr(self, "channel", None), "status_event", None)
+            if status is None:
+                super().wait()
+                return
+            while not status.wait(self.input_sleep):
+                if self.has_dead_threads:
+                    break
+
         def start(self, *args: Any, **kwargs: Any) -> Any:
             started = super().start(*args, **kwargs)
             channel = getattr(self, "channel", None)
