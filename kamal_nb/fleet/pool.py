@@ -118,7 +118,6 @@ class ConnectionPool:
         from fabric import Config, Connection
         from fabric.runners import Remote
 
-        from kamal_nb.fleet.spare import spare_connection
         from kamal_nb.fleet.unbuffered import unbuffered
 
         settings = self.settings
@@ -155,7 +154,7 @@ class ConnectionPool:
                 connect_kwargs=dict(connect_kwargs),
             )
         # user/port given explicitly win over ssh config, as Kamal passes them to net-ssh
-        return spare_connection()(
+        return Connection(
             host,
             user=settings.user,
             port=settings.port,
@@ -190,8 +189,6 @@ class ConnectionPool:
             load_known_hosts(conn.client, known_hosts)
         conn.client.set_missing_host_key_policy(make_policy(policy, known_hosts))
         where = f"{conn.user}@{host}" + (f":{conn.port}" if conn.port != 22 else "")
-        timed_out = f"{where}: connection timed out after {self.settings.connect_timeout:g}s"
-        conn.silent = lambda: HostUnreachable(timed_out)  # a command's start unanswered: as a connect
         try:
             conn.open()
         except paramiko.BadHostKeyException as error:
@@ -205,7 +202,7 @@ class ConnectionPool:
             raise HostUnreachable(f"{where}: authentication failed ({error})") from None
         except TimeoutError:
             conn.close()
-            raise HostUnreachable(timed_out) from None
+            raise HostUnreachable(f"{where}: connection timed out after {self.settings.connect_timeout:g}s") from None
         except (OSError, paramiko.SSHException, EOFError) as error:
             conn.close()
             raise HostUnreachable(f"{where}: {_describe(error)}") from None

@@ -144,29 +144,6 @@ def test_an_upload_is_two_round_trips_and_fixes_an_existing_files_mode(fleet: Fl
     assert check[:2] == ["600", hashlib.sha256(content).hexdigest()]
 
 
-def test_a_command_on_a_warm_connection_finds_its_channel_open(fleet: FleetInfo, runner: FleetRunner) -> None:
-    """Its channel was opened while the previous command ran: the command itself is one round trip
-    (its exec request), not two (a channel open, then the exec)."""
-    ip = fleet.hosts[0].ip
-    assert runner.run_all([ip], "true").ok
-    transport = runner.pool.get(ip).transport
-    opened_by: list[str] = []
-    open_session = transport.open_session
-
-    def opening(*args: object, **kwargs: object) -> object:
-        opened_by.append(threading.current_thread().name)
-        return open_session(*args, **kwargs)
-
-    transport.open_session = opening
-    try:
-        outputs = [runner.run_all([ip], f"echo {i}")[ip].stdout for i in range(5)]
-    finally:
-        del transport.open_session
-    assert outputs == [f"{i}\n" for i in range(5)]
-    # each command took the channel opened ahead, and opened the next one ahead
-    assert opened_by == ["kamal-nb-spare"] * 5, opened_by
-
-
 def test_secrets_are_redacted_in_output_events_and_results(
     fleet: FleetInfo, runner: FleetRunner, events: tuple[EventStream, list[HostEvent]]
 ) -> None:
