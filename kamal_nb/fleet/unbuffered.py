@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -58,6 +59,15 @@ def unbuffered(runner_class: type[Any]) -> type[Any]:
             while not status.wait(self.input_sleep):
                 if self.has_dead_threads:
                     break
+
+        def kill(self) -> None:
+            # invoke's timeout timer kills the command from its own thread: on a dead connection the
+            # channel's close raises there (EOFError), and Python prints that thread's traceback on
+            # stderr. The timeout is reported by the runner in one line; the channel is gone anyway.
+            from paramiko import SSHException
+
+            with contextlib.suppress(EOFError, OSError, SSHException):
+                super().kill()
 
         def start(self, *args: Any, **kwargs: Any) -> Any:
             started = super().start(*args, **kwargs)

@@ -54,3 +54,15 @@ def test_a_dead_reader_thread_ends_the_wait() -> None:
 def test_a_runner_without_a_channel_waits_as_invoke_does() -> None:
     runner = unbuffered(Polling)()
     assert waited(runner) and runner.polled
+
+
+class DeadChannel:
+    """fabric's Remote.kill closes the channel; on a dead connection paramiko raises from its send."""
+
+    def kill(self) -> None:
+        raise EOFError()
+
+
+def test_a_kill_on_a_dead_connection_raises_nothing_in_the_timer_thread() -> None:
+    # invoke's timeout timer calls kill() in its own thread: an exception there is a traceback on stderr
+    unbuffered(DeadChannel)().kill()
