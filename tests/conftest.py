@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kamal_nb.testing.fleet import Fleet, FleetInfo, missing_requirements
+from kamal_nb.testing.fleet import Fleet, FleetInfo
+from tests.fleet.helpers import require_fleet
 
 REPO = Path(__file__).resolve().parent.parent
 # The test fleet has its own names and subnet, so that a demo fleet (10.200.0.0/24) can stay up.
@@ -113,12 +114,7 @@ def make_test_fleet() -> Fleet:
 @pytest.fixture(scope="session")
 def fleet_control() -> Iterator[Fleet]:
     """The running test fleet's controller; skipped (failed under CI=true) where it cannot run."""
-    reasons = missing_requirements()
-    if reasons:
-        message = "the real test fleet cannot run here: " + "; ".join(reasons)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: fleet tests must run, not skip)")
-        pytest.skip(message)
+    require_fleet()
     fleet = make_test_fleet()
     started = time.monotonic()
     try:

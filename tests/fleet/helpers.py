@@ -3,18 +3,31 @@ Kamal asked to succeed, and what the proxy serves."""
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kamal_nb.engine.result import OperationResult
 from kamal_nb.ops import catalog
 from kamal_nb.ops.options import GlobalOptions
 from kamal_nb.ops.session import Session
-from kamal_nb.testing.fleet import Fleet, FleetInfo
+from kamal_nb.testing.fleet import Fleet, FleetInfo, missing_requirements
 from kamal_nb.testing.project import real_kamal, write_project
+
+
+def require_fleet() -> None:
+    """Skip where the real test fleet cannot run (no root, no namespaces...); under CI=true fail."""
+    reasons = missing_requirements()
+    if reasons:
+        message = "the real test fleet cannot run here: " + "; ".join(reasons)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: fleet tests must run, not skip)")
+        pytest.skip(message)
 
 
 def perform(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kamal_nb.engine.result import OperationResult
-from kamal_nb.fleet import HostEvent, Started
+from kamal_nb.fleet import HostEvent, Output, Started
 from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import FleetInfo
@@ -77,3 +77,15 @@ def on_event(
 
 def starts(host: str, text: str) -> Callable[[HostEvent], bool]:
     return lambda event: isinstance(event, Started) and event.host == host and text in event.display
+
+
+def output_after(host: str, command: str) -> Callable[[HostEvent], bool]:
+    """The first output line `host` prints once `command` has started there: the command is running."""
+    seen = threading.Event()
+
+    def when(event: HostEvent) -> bool:
+        if isinstance(event, Started) and event.host == host and command in event.display:
+            seen.set()
+        return seen.is_set() and isinstance(event, Output) and event.host == host
+
+    return when

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from kamal_nb.fleet import HostEvent, Output, Started
+from kamal_nb.fleet import Output
 from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
 from kamal_nb.testing.fleet import Fleet, FleetInfo
 from tests.fleet.helpers import run, running
 from tests.fleet.project import deploy_config, write_project
-from tests.fleet.reliability import assert_intact, on_event, web_versions
+from tests.fleet.reliability import assert_intact, on_event, output_after, web_versions
 
 pytestmark = pytest.mark.fleet
 
@@ -82,18 +82,6 @@ def silenced(fleet_control: Fleet, name: str) -> Iterator[Callable[[], None]]:
     finally:
         if dropped.is_set():
             fleet_control.drop_ssh_packets(name, drop=False)
-
-
-def output_after(host: str, command: str) -> Callable[[HostEvent], bool]:
-    """The first output line `host` prints once `command` has started there: the command is running."""
-    seen = threading.Event()
-
-    def when(event: HostEvent) -> bool:
-        if isinstance(event, Started) and event.host == host and command in event.display:
-            seen.set()
-        return seen.is_set() and isinstance(event, Output) and event.host == host
-
-    return when
 
 
 def test_a_host_silent_mid_command_is_lost_and_the_redeploy_ends(

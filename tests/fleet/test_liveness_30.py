@@ -12,18 +12,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kamal_nb.fleet import HostEvent, Output, Started
 from kamal_nb.ops.lock.deploy_lock import read_status
 from kamal_nb.ops.session import Session
-from kamal_nb.testing.fleet import Fleet, FleetInfo, missing_requirements
-from tests.fleet.helpers import run
+from kamal_nb.testing.fleet import Fleet, FleetInfo
+from tests.fleet.helpers import require_fleet, run
 from tests.fleet.project import deploy_config, write_project
-from tests.fleet.reliability import on_event
+from tests.fleet.reliability import on_event, output_after
 
 pytestmark = [pytest.mark.fleet, pytest.mark.slow]
 
@@ -37,12 +36,7 @@ LIVENESS = {"keepalive_interval": 2.0, "keepalive_count_max": 5}
 
 @pytest.fixture(scope="module")
 def big_fleet() -> Iterator[tuple[Fleet, FleetInfo]]:
-    reasons = missing_requirements()
-    if reasons:
-        message = "the real test fleet cannot run here: " + "; ".join(reasons)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: fleet tests must run, not skip)")
-        pytest.skip(message)
+    require_fleet()
     repo = Path(__file__).resolve().parents[2]
     subnet = f"10.23{_N}.0" if _N != "x" else "10.239.0"
     fleet = Fleet(repo / ".fleet" / f"live30-{_N}", prefix=f"l{_N}-", bridge=f"l{_N}br0", subnet=subnet)
@@ -79,17 +73,6 @@ def containers(info: FleetInfo, index: int) -> dict[str, str]:
         }
     finally:
         client.close()
-
-
-def output_after(host: str, command: str) -> Callable[[HostEvent], bool]:
-    seen = threading.Event()
-
-    def when(event: HostEvent) -> bool:
-        if isinstance(event, Started) and event.host == host and command in event.display:
-            seen.set()
-        return seen.is_set() and isinstance(event, Output) and event.host == host
-
-    return when
 
 
 def test_one_silent_host_of_30_is_lost_and_the_redeploy_ends(big_fleet: tuple[Fleet, FleetInfo], project: Path) -> None:
