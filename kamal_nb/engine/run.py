@@ -95,7 +95,7 @@ def run_steps(ctx: Context, operation: str, execute: Callable[[], GroupResult]) 
                 command = CommandResult(
                     event.host, displays.get(event.host, ""), event.exit_code, "", "", event.duration
                 )
-                ended.append((event.host, tolerated(command) if event.tolerated else command))
+                ended.append((event.host, command))
             elif isinstance(event, Failed):
                 ended.append((event.host, event.reason))
 
