@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -258,7 +258,12 @@ def refused(stderr: str) -> bool:
 
 @contextmanager
 def holding(
-    ctx: Context, rec: Recorder | None = None, *, ensure_run_directory: bool = True, acquired: bool = False
+    ctx: Context,
+    rec: Recorder | None = None,
+    *,
+    ensure_run_directory: bool = True,
+    acquired: bool = False,
+    released: Callable[[], bool] | None = None,
 ) -> Iterator[None]:
     """Hold the deploy lock around a mutating operation; released on failure and on Ctrl-C too.
 
@@ -266,6 +271,7 @@ def holding(
     sets for hooks) it does nothing. `ensure_run_directory=False` skips `mkdir -p .kamal` on every
     host when the caller has just run it (a deploy's pull does, in the same round trip).
     `acquired=True`: the caller has just taken it (`automatic_acquire`, sent with other commands).
+    `released()`: whether the steps released it themselves (it rode in their last round trip).
     """
     if lock_held_elsewhere(ctx):
         yield
@@ -279,7 +285,11 @@ def holding(
         yield
     finally:
         ctx.holding_lock = False
-        release_held(ctx, rec)
+        if released is not None and released():
+            if rec is not None:
+                rec.lock_released = True
+        else:
+            release_held(ctx, rec)
 
 
 # After an interrupt the lock's release gets this long: a primary that does not answer must not

@@ -20,6 +20,7 @@ from kamal_nb.engine.context import RunContext as Context
 from kamal_nb.engine.hooks import LOCAL, run_hook
 from kamal_nb.engine.lock import LockError, holding, lock_held_elsewhere, read_status, refused, release_held
 from kamal_nb.engine.record import Interrupted, Recorder, tracking
+from kamal_nb.engine.release_ride import ReleaseRide
 from kamal_nb.engine.result import OperationResult
 from kamal_nb.engine.script import (
     Action,
@@ -62,14 +63,16 @@ def run_operation(
     lock: bool = False,
     check_secrets: bool = True,
     rec: Recorder | None = None,
+    released: Callable[[], bool] | None = None,
 ) -> OperationResult:
     """Run `body` (under the deploy lock with `lock`), following the events; an interrupt releases
-    the lock and raises OperationInterrupted saying what happened on each host."""
+    the lock and raises OperationInterrupted saying what happened on each host. `released()`: whether
+    `body` released the lock itself (see kamal_nb.engine.release_ride)."""
     if check_secrets:
         ctx.config.check_secrets()  # a missing secret stops everything before any host is touched
     rec = rec or Recorder()
     started = time.monotonic()
-    scope: AbstractContextManager[None] = holding(ctx, rec) if lock else nullcontext()
+    scope: AbstractContextManager[None] = holding(ctx, rec, released=released) if lock else nullcontext()
     with tracking(ctx, rec):
         try:
             with scope:
@@ -123,11 +126,16 @@ def run_steps(ctx: Context, operation: str, execute: Callable[[], GroupResult]) 
 def run_script(ctx: Context, script: Script) -> OperationResult:
     """Run the script (under the deploy lock when it asks for it); every host's commands, in order."""
 
+    ride = ReleaseRide(ctx)
+    items = ride.attach(script.items) if script.lock and not lock_held_elsewhere(ctx) else script.items
+
     def body(rec: Recorder) -> object:
-        finished = _Interpreter(ctx, rec).section(script.items)
+        finished = _Interpreter(ctx, rec).section(items)
         return script.conclude(rec.answers, finished) if script.conclude is not None else rec.data()
 
-    return run_operation(ctx, script.operation, body, lock=script.lock, check_secrets=script.check_secrets)
+    return run_operation(
+        ctx, script.operation, body, lock=script.lock, check_secrets=script.check_secrets, released=ride.done
+    )
 
 
 def play(ctx: Context, rec: Recorder, script: Script) -> bool:
@@ -237,8 +245,10 @@ class _Interpreter:
             if taken:
                 release_held(ctx, rec)
             return False
-        with holding(ctx, rec, ensure_run_directory=not item.ensured, acquired=taken):
-            return self.section(item.items)
+        ride = ReleaseRide(ctx)
+        items = ride.attach(item.items)
+        with holding(ctx, rec, ensure_run_directory=not item.ensured, acquired=taken, released=ride.done):
+            return self.section(items)
 
     def _acquired(self, capture: str) -> bool:
         return answered_ok(self.rec.answers, str(self.ctx.selection.primary_host), capture)

@@ -168,6 +168,40 @@ def test_redeploy_and_rollback_serve_every_request(session: Session, fleet: Flee
     assert client.ok > 10 and client.seen == {"v1", "v2"}
 
 
+def test_the_lock_release_rides_in_the_primarys_last_round_trip(
+    session: Session, fleet: FleetInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kamal_nb.commands import App, Lock
+    from kamal_nb.commands.command import cmd
+    from kamal_nb.fleet.runner import FleetRunner
+
+    sent: list[tuple[str, str]] = []  # (host, what went) for every round trip
+    original = FleetRunner.run
+
+    def spy(self: FleetRunner, steps: Any, **kwargs: Any) -> Any:
+        for host, host_steps in steps.items():
+            sent.extend((host, step.wire() if hasattr(step, "wire") else str(step)) for step in host_steps)
+        return original(self, steps, **kwargs)
+
+    monkeypatch.setattr(FleetRunner, "run", spy)
+    release = Lock(session.context().config).release().wire()
+    primary = fleet.host_ips[0]
+    rollback = run(session, ("rollback",), {"version": "v1"})
+    assert rollback.ok, str(rollback)
+    releases = [(host, trip) for host, trip in sent if release in trip]
+    assert len(releases) == 1
+    assert releases[0][0] == primary and "docker tag " in releases[0][1]
+    assert read_status(session.context()) is None
+    # a tag that fails on the primary ends that round trip before the release: it is released on its own
+    sent.clear()
+    monkeypatch.setattr(App, "tag_latest_image", lambda self: cmd("false"))
+    failed = run(session, ("rollback",), {"version": "v2"})
+    assert not failed.ok
+    assert [host for host, trip in sent if release in trip] == [primary, primary]
+    assert read_status(session.context()) is None
+    assert version_of(fleet.host_ips[0]) == "v2"
+
+
 def test_an_unhealthy_version_leaves_the_old_one_serving(session: Session, fleet: FleetInfo) -> None:
     build_app(fleet, "v3", healthy=False)
     result = run(session, ("redeploy",), {"skip_push": True}, version="v3")

@@ -6,7 +6,7 @@ running version stops, and VERSION is tagged latest. Hook post-deploy after the 
 if rolled back.
 
 The availability check rides on the lock's own round trip on the primary host, right after it; the
-other hosts' go with their `mkdir -p .kamal`. Unless a pre-deploy hook may change things first, the
+other hosts' go with their `mkdir -p .kamal`, at the same time. Unless a pre-deploy hook may change things first, the
 boot's first reads (each role's current version, the env directory) go with it."""
 
 from __future__ import annotations
@@ -76,9 +76,16 @@ def rollback_script(ctx: Context, args: RollbackArguments) -> Script:
     if fold:
         ensure = Do(Server(ctx.config).ensure_run_directory())
         acquire = Do(automatic_acquire(ctx), tolerate=True, capture=LOCK, stop_on="failure", note="fails if held")
-        if primary is not None:
-            before.append(Phase({primary: (ensure, acquire, *checks.get(primary, ()))}))
-        before.append(Phase({h: (ensure, *checks.get(h, ())) for h in ctx.selection.hosts if h != primary}))
+        # one phase: the other hosts' checks (reads, and idempotent mkdirs) go while the primary
+        # takes the lock, as a deploy's pull does; nothing there changes before the lock is held
+        before.append(
+            Phase(
+                {
+                    h: (ensure, acquire, *checks.get(h, ())) if h == primary else (ensure, *checks.get(h, ()))
+                    for h in ctx.selection.hosts
+                }
+            )
+        )
         checked: list[Item] = []
     else:
         checked = [Phase({h: tuple(checks[h]) for h in hosts})]
