@@ -1,0 +1,58 @@
+"""benchmarks/readme_table.py: its rows are the medians of the scripts' JSON lines, per setting."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "readme_table.py"
+
+
+def table() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("readme_table", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample(tool: str, wall: float, rtt: float, load: float, sessions: float | None = 5.0) -> dict[str, Any]:
+    return {
+        "operation": "rollback",
+        "hosts": 3,
+        "rtt_ms": rtt,
+        "tool": tool,
+        "wall_s": wall,
+        "sessions_per_host": sessions,
+        "load": load,
+    }
+
+
+def test_a_row_per_setting_with_medians_ratio_and_the_first_samples_load() -> None:
+    module = table()
+    run = module.Run("redeploy_rollback.py", (), (module.Row("`rollback`", "rollback", "kamal_nb"),))
+    samples = [
+        sample("kamal", 3.0, 0, 1.5, 15.0),
+        sample("kamal_nb", 1.0, 0, 1.7),
+        sample("kamal", 2.0, 0, 1.9, 15.0),
+        sample("kamal_nb", 1.4, 0, 2.0),
+        sample("kamal_nb", 1.2, 0, 2.1),
+        sample("kamal", 8.0, 100, 0.4, 15.0),
+        sample("kamal_nb", 2.0, 100, 0.5),
+    ]
+    rows = module.rows_of(run, samples)
+    assert rows == [
+        "| `rollback` | 3 | 0 | 1.5 | 2.50 s | 1.20 s | 0.48x | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
+        "| `rollback` | 3 | 100 | 0.4 | 8.00 s | 2.00 s | 0.25x | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
+    ]
+
+
+def test_an_operation_kamal_lacks_has_no_ratio() -> None:
+    module = table()
+    run = module.Run("scale.py", (), (module.Row("state", "state", "kamal_nb warm", kamal=None),))
+    samples = [{**sample("kamal_nb warm", 0.05, 0, 0.3, 1.0), "operation": "state", "hosts": 8}]
+    assert module.rows_of(run, samples) == ["| state | 8 | 0 | 0.3 | - | 50 ms | - | 1.0 | `benchmarks/scale.py` |"]
