@@ -8,7 +8,8 @@ real Kamal at v1 then deployed at v2. At each round-trip time (a delaying relay 
 kamal_nb.testing.delay_relay; 0: none), each round then does, with each tool in turn (alternating
 which goes first), `redeploy -P --version v1` and `rollback v2` (the real Kamal as a process per
 command, as a terminal user runs it; kamal_nb in one Session, as in a notebook). Prints medians,
-the ratio kamal_nb/Kamal, SSH connections and sessions (commands + uploads) per host, counted from
+the ratio kamal_nb/Kamal, as a terminal user sees it and against Kamal's work alone (`vs work`: its
+`kamal version` start-up, measured each round, subtracted), SSH connections and sessions (commands + uploads) per host, counted from
 the hosts' sshd logs (LogLevel VERBOSE), the tool's own CPU and the hosts' own CPU (every process in
 the hosts' namespaces: sshd, the shells and docker commands, dockerd), the relay's CPU, and the
 load when the setting started. `--json FILE` also has the whole machine's busy CPU per sample.
@@ -174,6 +175,11 @@ def bench(hosts: int, rounds: int, rtts: list[float], base: Path, samples: Sampl
                     # one warm-up each (the Session's connections, Kamal's first run caches), not counted
                     ours(session, ("app", "version"), {})()
                     for round_ in range(rounds):
+                        # Kamal's own start-up (Ruby, its gems, the config), no host touched: the
+                        # "vs work" ratio subtracts it from Kamal's times
+                        started = time.monotonic()
+                        kamal(project, "version")()
+                        samples.add(Sample("version", hosts, rtt, "kamal", time.monotonic() - started, round=round_))
                         for tool in in_turn(TOOLS, round_):
                             results: list[OperationResult] = []
                             if tool == "kamal":
@@ -228,7 +234,8 @@ def main() -> None:
             bench(hosts, args.rounds, args.rtt_ms, Path(base), samples)
     samples.close()
     print(
-        f"{'hosts':>5} {'rtt ms':>6} {'load':>5}  {'operation':<9} {'kamal s':>8} {'kamal_nb s':>10} {'ratio':>6}  "
+        f"{'hosts':>5} {'rtt ms':>6} {'load':>5}  {'operation':<9} {'kamal s':>8} {'kamal_nb s':>10} {'ratio':>6} "
+        f"{'vs work':>7}  "
         f"{'conn/host k':>11} {'conn/host nb':>12}  {'sess/host k':>11} {'sess/host nb':>12}  "
         f"{'cpu k':>6} {'cpu nb':>6}  {'hosts cpu k':>11} {'hosts cpu nb':>12}  {'relay cpu':>9}  "
         f"{'host work s':>11} {'overhead s':>10} {'overhead k':>10}"
@@ -244,9 +251,11 @@ def main() -> None:
                     return float(statistics.median(s.extra[name] for s in samples.select(**where)))
 
                 kw, nw = samples.median(**k), samples.median(**nb)
+                start_up = samples.median(hosts=hosts, rtt_ms=rtt, operation="version", tool="kamal")
+                work = kw - start_up if kw is not None and start_up is not None else None
                 print(
                     f"{hosts:>5} {rtt:>6g} {rows[0].load:>5.1f}  {operation:<9} {kw or 0:>8.2f} {nw or 0:>10.2f} "
-                    f"{ratio(nw, kw):>6}  {extra('connections_per_host', k):>11.1f} "
+                    f"{ratio(nw, kw):>6} {ratio(nw, work):>7}  {extra('connections_per_host', k):>11.1f} "
                     f"{extra('connections_per_host', nb):>12.1f}  {samples.median('sessions_per_host', **k) or 0:>11.1f} "
                     f"{samples.median('sessions_per_host', **nb) or 0:>12.1f}  "
                     f"{samples.median('tool_cpu_s', **k) or 0:>6.2f} {samples.median('tool_cpu_s', **nb) or 0:>6.2f}  "
@@ -255,7 +264,8 @@ def main() -> None:
                     f"{extra('host_work_s', nb):>11.2f} {extra('overhead_s', nb):>10.2f} {extra('overhead_s', k):>10.2f}"
                 )
     print(
-        f"(medians of {args.rounds} rounds, the tools alternating which goes first; sessions = SSH commands + "
+        f"(medians of {args.rounds} rounds, the tools alternating which goes first; vs work: the ratio to Kamal's "
+        "time less its start-up (`kamal version`, measured each round); sessions = SSH commands + "
         "uploads per host, from the sshd logs; cpu: the tool's own CPU seconds (Kamal's process; this process "
         "for kamal_nb); hosts cpu: the CPU seconds of every process in the hosts' namespaces (sshd, shells, "
         "docker CLI, dockerd); relay cpu: the delay relay's, over the setting; load: the 1-minute load "

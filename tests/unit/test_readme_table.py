@@ -43,11 +43,12 @@ def test_a_row_per_setting_with_medians_ratio_and_the_first_samples_load() -> No
         sample("kamal_nb", 1.2, 0, 2.1),
         sample("kamal", 8.0, 100, 0.4, 15.0),
         sample("kamal_nb", 2.0, 100, 0.5),
+        {**sample("kamal", 2.0, 100, 0.5), "operation": "version"},  # Kamal's start-up at that setting
     ]
     rows = module.rows_of(run, samples)
     assert rows == [
-        "| `rollback` | 3 | 0 | 1.5 | 2.50 s | 1.20 s | 0.48x | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
-        "| `rollback` | 3 | 100 | 0.4 | 8.00 s | 2.00 s | 0.25x | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
+        "| `rollback` | 3 | 0 | 1.5 | 2.50 s | 1.20 s | 0.48x | - | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
+        "| `rollback` | 3 | 100 | 0.4 | 8.00 s | 2.00 s | 0.25x | 0.33x | 15.0 -> 5.0 | `benchmarks/redeploy_rollback.py` |",
     ]
 
 
@@ -55,4 +56,4 @@ def test_an_operation_kamal_lacks_has_no_ratio() -> None:
     module = table()
     run = module.Run("scale.py", (), (module.Row("state", "state", "kamal_nb warm", kamal=None),))
     samples = [{**sample("kamal_nb warm", 0.05, 0, 0.3, 1.0), "operation": "state", "hosts": 8}]
-    assert module.rows_of(run, samples) == ["| state | 8 | 0 | 0.3 | - | 50 ms | - | 1.0 | `benchmarks/scale.py` |"]
+    assert module.rows_of(run, samples) == ["| state | 8 | 0 | 0.3 | - | 50 ms | - | - | 1.0 | `benchmarks/scale.py` |"]
