@@ -75,16 +75,39 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 
 def _usage_line(usage: str) -> str:
-    """argparse's usage in one line: the command and where its options are listed (a long usage
-    wraps over many lines, and the error is what the reader needs)."""
+    """argparse's usage in one line: the command, its positional arguments and where its options are
+    listed (a long usage wraps over many lines, and the error is what the reader needs)."""
     lines = usage.strip().splitlines()
     if len(lines) <= 1:
         return usage
-    words = lines[0].split()[1:]
+    groups = _top_level_groups(" ".join(line.strip() for line in lines).split(None, 1)[1])
     # the command's own words: up to its first option (what follows are options and their values)
-    first_option = next((i for i, word in enumerate(words) if word.startswith(("[", "-"))), len(words))
-    command = " ".join(words[:first_option])
-    return f"usage: {command} [options]  (all of them: {command} --help)\n"
+    first_option = next((i for i, g in enumerate(groups) if g.startswith(("[", "-"))), len(groups))
+    command = " ".join(groups[:first_option])
+    positionals, after_option = [], False
+    for group in groups[first_option:]:
+        value_of_option = after_option and not group.startswith(("[", "-"))
+        after_option = group.startswith("-")
+        if not value_of_option and not group.startswith(("-", "[-")):
+            positionals.append(group)
+    return f"usage: {' '.join([command, '[options]', *positionals])}  (all of them: {command} --help)\n"
+
+
+def _top_level_groups(text: str) -> list[str]:
+    """The words of a usage, a bracketed group (`[-n LINES]`, `[CMD ...]`) counting as one."""
+    groups: list[str] = []
+    depth, current = 0, ""
+    for char in text:
+        if char == " " and depth == 0:
+            if current:
+                groups.append(current)
+            current = ""
+            continue
+        depth += {"[": 1, "(": 1, "]": -1, ")": -1}.get(char, 0)
+        current += char
+    if current:
+        groups.append(current)
+    return groups
 
 
 def run(invocation: cli_tree.Invocation, *, out: TextIO, err: TextIO, root: Path | None = None) -> int:

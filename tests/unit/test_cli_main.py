@@ -65,11 +65,12 @@ def test_parse_errors_exit_2_with_usage() -> None:
     assert "kamal-nb: unknown command 'deplyo'; did you mean 'deploy'?" in done.stderr
     bogus = kamal_nb("app", "logs", "--lines", "x")
     assert bogus.returncode == 2 and "argument -n/--lines: invalid int value: 'x'" in bogus.stderr
-    # a long usage is one line naming the command (no option's value taken for a word of it)
+    # a long usage is one line naming the command and its positional arguments (no option's value
+    # taken for a word of it)
     missing = kamal_nb("app", "exec")
     assert missing.returncode == 2
     assert missing.stderr.splitlines() == [
-        "usage: kamal-nb app exec [options]  (all of them: kamal-nb app exec --help)",
+        "usage: kamal-nb app exec [options] CMD [CMD ...]  (all of them: kamal-nb app exec --help)",
         "kamal-nb app exec: the following arguments are required: CMD",
     ], missing.stderr
 
