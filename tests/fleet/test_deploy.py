@@ -200,6 +200,26 @@ def test_the_lock_release_rides_in_the_primarys_last_round_trip(
     assert [host for host, trip in sent if release in trip] == [primary, primary]
     assert read_status(session.context()) is None
     assert version_of(fleet.host_ips[0]) == "v2"
+    monkeypatch.undo()
+    # an interrupt as that round trip starts (the release in it hung up, or not yet run): released
+    fired = threading.Event()
+
+    def interrupt(event: HostEvent) -> None:
+        last_trip = isinstance(event, Started) and event.host == primary and "docker tag " in event.display
+        if last_trip and not fired.is_set():
+            fired.set()
+            raise KeyboardInterrupt
+
+    unsubscribe = session.events.subscribe(interrupt)
+    try:
+        with pytest.raises(OperationInterrupted) as raised:
+            run(session, ("rollback",), {"version": "v1"})
+    finally:
+        unsubscribe()
+    assert fired.is_set() and "the deploy lock was released" in str(raised.value)
+    assert read_status(session.context()) is None
+    recovered = run(session, ("rollback",), {"version": "v2"})
+    assert recovered.ok, str(recovered)
 
 
 def test_an_unhealthy_version_leaves_the_old_one_serving(session: Session, fleet: FleetInfo) -> None:
