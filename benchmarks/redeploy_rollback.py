@@ -22,7 +22,7 @@ own socket after the run, so no SSH session is added): the union of
   docker run    each new container's `create` to its `start` event (its Created and State.StartedAt);
   proxy deploy  the `kamal-proxy deploy` exec's start to its end: the proxy's health checks of the new
                 container and its switch to it;
-  stop old      each stopped container's SIGTERM (`kill`) to its `die` (State.FinishedAt).
+  stop old      each stopped container's SIGTERM (`kill`) to its `stop` (its exit, then its network's teardown).
 The SSH round trips, shells, docker CLI start-ups, reads and instant changes (rename, tag) are how a
 tool drives a host, not what the host must do, so they count as the tool's. No tool can end sooner
 than its busiest host's own work (on one host these intervals follow each other), so the overhead

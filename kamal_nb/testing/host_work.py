@@ -10,7 +10,10 @@ events of its engine:
 - docker run: each new container's ``create`` to its ``start`` (the engine's work of ``docker run``);
 - proxy deploy: the ``exec_start`` of ``kamal-proxy deploy`` in the kamal-proxy container to its
   ``exec_die``: the proxy's health checks of the new container and its switch to it;
-- stop old: each stopped container's ``kill`` (SIGTERM) to its ``die`` (its State.FinishedAt).
+- stop old: each stopped container's ``kill`` (SIGTERM) to its ``stop``: the engine's ``docker stop``
+  ends after the container's exit (``die``, its State.FinishedAt) and its network's teardown
+  (``disconnect``), which on this fleet take as long again as the exit; ``die`` where no ``stop``
+  follows (a container killed outside ``docker stop``).
 
 Left out, as the cost of how a tool drives a host and not of what the host must do: the SSH round
 trips, the shells, each docker CLI process's start-up and its API calls that change nothing
@@ -75,6 +78,7 @@ def intervals(events: Iterable[Event]) -> list[Interval]:
     created: dict[str, Event] = {}
     execs: dict[str, Event] = {}
     killed: dict[str, Event] = {}
+    died: dict[str, Interval] = {}  # waiting for their `stop`
     for event in ordered:
         action = event.action.split(":", 1)[0]
         if event.type == "image":
@@ -99,7 +103,11 @@ def intervals(events: Iterable[Event]) -> list[Interval]:
         elif action == "kill" and event.attributes.get("signal") in ("15", "SIGTERM"):
             killed.setdefault(event.actor, event)
         elif action == "die" and event.actor in killed:
-            found.append(Interval("stop old", killed.pop(event.actor).time, event.time, event.name))
+            died[event.actor] = Interval("stop old", killed.pop(event.actor).time, event.time, event.name)
+        elif action == "stop" and event.actor in died:
+            stopped = died.pop(event.actor)
+            found.append(Interval("stop old", stopped.start, event.time, stopped.what))
+    found += died.values()
     return sorted(found, key=lambda i: i.start)
 
 

@@ -177,10 +177,24 @@ def test_the_hosts_own_work_is_read_from_its_engines_events() -> None:
         ("pull", 1.0, 1.3),
         ("docker run", 2.2, 2.4),
         ("proxy deploy", 2.6, 3.6),
-        ("stop old", 3.7, 3.9),
+        ("stop old", 3.7, 3.95),  # to `stop`: the engine's docker stop ends after the network's teardown
     ]
-    assert busy(found) == pytest.approx(0.3 + 0.2 + 1.0 + 0.2)
-    assert by_kind(found) == pytest.approx({"pull": 0.3, "docker run": 0.2, "proxy deploy": 1.0, "stop old": 0.2})
+    assert busy(found) == pytest.approx(0.3 + 0.2 + 1.0 + 0.25)
+    assert by_kind(found) == pytest.approx({"pull": 0.3, "docker run": 0.2, "proxy deploy": 1.0, "stop old": 0.25})
+
+
+def test_a_container_stopped_without_a_stop_event_counts_to_its_exit() -> None:
+    events = [
+        event(1.0, "container", "kill", "c2", name="demo-web-v2", signal="15"),
+        event(1.2, "container", "die", "c2", name="demo-web-v2"),
+        event(1.3, "container", "kill", "c3", name="demo-jobs-v2", signal="SIGTERM"),
+        event(1.4, "container", "die", "c3", name="demo-jobs-v2"),
+        event(1.6, "container", "stop", "c3", name="demo-jobs-v2"),
+    ]
+    assert [(i.what, round(i.start, 2), round(i.end, 2)) for i in intervals(events)] == [
+        ("demo-web-v2", 1.0, 1.2),
+        ("demo-jobs-v2", 1.3, 1.6),
+    ]
 
 
 def test_a_pull_without_a_removal_before_it_and_a_container_killed_by_another_signal_count_nothing() -> None:
