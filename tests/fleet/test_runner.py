@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,16 @@ def test_connections_are_reused_across_runs(fleet: FleetInfo, runner: FleetRunne
     for _ in range(3):
         assert runner.run_all(fleet.host_ips, "true").ok
     assert runner.pool.opened == len(fleet.hosts)
+
+
+def test_every_connection_sends_small_packets_at_once(fleet: FleetInfo, runner: FleetRunner) -> None:
+    """Nagle's algorithm is off on each host's socket from the first packet (key exchange included):
+    with it on, a channel open or exec request can wait for the host's delayed ACK (40 ms)."""
+    assert runner.run_all(fleet.host_ips, "true").ok
+    for ip in fleet.host_ips:
+        transport = runner.pool.get(ip).transport
+        assert transport is not None
+        assert transport.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_upload_sets_the_mode_before_writing(fleet: FleetInfo, runner: FleetRunner) -> None:
