@@ -7,8 +7,9 @@ The scripts run one after the other, as listed in RUNS, each writing its samples
 (`--json`); each row of the table is the medians of one measurement (an operation at a fleet size
 and round-trip time), with the 1-minute load average when its first sample was taken, and the ratio
 to Kamal twice: as a terminal user sees it, and against Kamal's work alone (its `kamal version`
-start-up subtracted, where the script measures it). The scripts'
-own reports go to stderr as they run; the table, in markdown, to stdout.
+start-up subtracted, where the script measures it); where the script measures the machine's floor
+for a question (benchmarks/scale.py: the hosts' busy CPU during it over the cores), it follows
+kamal_nb's time. The scripts' own reports go to stderr as they run; the table, in markdown, to stdout.
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ RUNS = (
     ),
     Run(
         "scale.py",
-        ("--hosts", "8", "--no-redeploy"),
-        (Row("fleet state (all tables), warm", "state", "kamal_nb warm", kamal=None),),
+        ("--hosts", "8", "50", "--no-redeploy"),
+        (
+            Row("`details`, warm", "details", "kamal_nb warm"),
+            Row("fleet state (all tables), warm", "state", "kamal_nb warm", kamal=None),
+        ),
     ),
     Run(
         "throughput.py",
@@ -132,8 +136,11 @@ def rows_of(run: Run, samples: list[dict[str, Any]]) -> list[str]:
                 if row.kamal
                 else commands(median(samples, "sessions_per_host", tool=row.ours, **where))
             )
+            # the machine's floor for it, where the script measures one (the hosts' busy CPU / the cores)
+            floor = median(samples, "floor_s", tool=row.ours, **where)
+            ours_cell = seconds(ours) if floor is None else f"{seconds(ours)} (floor {seconds(floor)})"
             lines.append(
-                f"| {row.what} | {hosts} | {rtt:g} | {taken[0]['load']:.1f} | {seconds(kamal)} | {seconds(ours)} "
+                f"| {row.what} | {hosts} | {rtt:g} | {taken[0]['load']:.1f} | {seconds(kamal)} | {ours_cell} "
                 f"| {ratio} | {vs_work} | {sessions} | `benchmarks/{run.script}` |"
             )
     return lines

@@ -57,3 +57,17 @@ def test_an_operation_kamal_lacks_has_no_ratio() -> None:
     run = module.Run("scale.py", (), (module.Row("state", "state", "kamal_nb warm", kamal=None),))
     samples = [{**sample("kamal_nb warm", 0.05, 0, 0.3, 1.0), "operation": "state", "hosts": 8}]
     assert module.rows_of(run, samples) == ["| state | 8 | 0 | 0.3 | - | 50 ms | - | - | 1.0 | `benchmarks/scale.py` |"]
+
+
+def test_the_machines_floor_follows_kamal_nbs_time_where_the_script_measured_it() -> None:
+    module = table()
+    run = module.Run("scale.py", (), (module.Row("`details`, warm", "details", "kamal_nb warm"),))
+    samples = [
+        {**sample("kamal", 3.0, 0, 70.0, 2.0), "operation": "details", "hosts": 50, "floor_s": 1.7},
+        {**sample("kamal_nb warm", 1.5, 0, 71.0, 1.0), "operation": "details", "hosts": 50, "floor_s": 1.2},
+        {**sample("kamal_nb warm", 1.3, 0, 72.0, 1.0), "operation": "details", "hosts": 50, "floor_s": 1.0},
+    ]
+    assert module.rows_of(run, samples) == [
+        "| `details`, warm | 50 | 0 | 70.0 | 3.00 s | 1.40 s (floor 1.10 s) | 0.47x | - | 2.0 -> 1.0 "
+        "| `benchmarks/scale.py` |"
+    ]
