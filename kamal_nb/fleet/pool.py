@@ -192,7 +192,7 @@ class ConnectionPool:
         where = f"{conn.user}@{host}" + (f":{conn.port}" if conn.port != 22 else "")
         try:
             if conn.gateway is None:
-                conn.connect_kwargs["sock"] = dial(conn.host, conn.port, self.settings.connect_timeout)
+                conn.connect_kwargs["sock"] = _dial(conn.host, conn.port, self.settings.connect_timeout)
             conn.open()
         except paramiko.BadHostKeyException as error:
             _abandon(conn)
@@ -229,7 +229,7 @@ def _abandon(conn: Connection) -> None:
         sock.close()
 
 
-def dial(host: str, port: int, timeout: float) -> socket.socket:
+def _dial(host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to the host's SSH port with Nagle's algorithm off. SSH sends many small
     packets that wait on each other (key exchange, auth, each channel open and exec request); with
     Nagle on, the second of two small writes waits for the host's delayed ACK (40 ms on Linux), and
