@@ -21,11 +21,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+SETTLED_LOAD = 1.5  # on 2 cores
+SETTLE_S = 240.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ RUNS = (
         (Row("`redeploy -P`", "redeploy", "kamal_nb"), Row("`rollback`", "rollback", "kamal_nb")),
     ),
     Run(
+        "throughput.py",
+        (),
+        (Row("`server exec` of 10 MB of short lines, process", "server exec 10 MB", "kamal_nb process"),),
+    ),
+    Run(
         "scale.py",
         ("--hosts", "8", "50", "--no-redeploy"),
         (
@@ -78,16 +86,21 @@ RUNS = (
             Row("fleet state (all tables), warm", "state", "kamal_nb warm", kamal=None),
         ),
     ),
-    Run(
-        "throughput.py",
-        (),
-        (Row("`server exec` of 10 MB of short lines, process", "server exec 10 MB", "kamal_nb process"),),
-    ),
 )
+
+
+def settle(below: float = SETTLED_LOAD, at_most: float = SETTLE_S) -> None:
+    """Wait, at most `at_most` seconds, for the 1-minute load average to fall under `below`: a fleet
+    just taken down (50 hosts) leaves it high for minutes, and each row reports it."""
+    deadline = time.monotonic() + at_most
+    while (current := os.getloadavg()[0]) >= below and time.monotonic() < deadline:
+        print(f"readme_table: waiting for the load ({current:.1f}) to fall under {below:g}", file=sys.stderr)
+        time.sleep(10)
 
 
 def samples_of(run: Run, rounds: int, directory: Path) -> list[dict[str, Any]]:
     """Run one script; its samples. A script that fails ends the whole run (its output says why)."""
+    settle()
     out = directory / f"{run.script.removesuffix('.py')}-{len(list(directory.iterdir()))}.jsonl"
     argv = [sys.executable, str(HERE / run.script), *run.arguments, "--rounds", str(rounds), "--json", str(out)]
     print(f"readme_table: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
@@ -165,13 +178,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kamal-nb-readme-table-") as scratch:
         directory = args.keep or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
+        settle()
+        load_time = load_time_row()  # first: every script after it brings up a fleet
         lines = [
             "| what | hosts | RTT ms | load | Kamal | kamal_nb | ratio | vs Kamal's work | commands/host (Kamal -> kamal_nb) | script |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for run in RUNS:
             lines += rows_of(run, samples_of(run, args.rounds, directory))
-        lines.append(load_time_row())
+        lines.append(load_time)
     print("\n".join(lines))
 
 

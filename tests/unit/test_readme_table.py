@@ -71,3 +71,20 @@ def test_the_machines_floor_follows_kamal_nbs_time_where_the_script_measured_it(
         "| `details`, warm | 50 | 0 | 70.0 | 3.00 s | 1.40 s (floor 1.10 s) | 0.47x | - | 2.0 -> 1.0 "
         "| `benchmarks/scale.py` |"
     ]
+
+
+def test_each_script_waits_a_bounded_time_for_the_load_to_settle(monkeypatch: Any) -> None:
+    module = table()
+    loads = iter([9.0, 4.0, 1.0, 1.0])
+    slept: list[float] = []
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (next(loads), 0.0, 0.0))
+    monkeypatch.setattr(module.time, "sleep", slept.append)
+    module.settle(below=1.5, at_most=60)
+    assert len(slept) == 2  # 9.0 and 4.0 waited for; 1.0 did not
+
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (50.0, 0.0, 0.0))
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr(module.time, "monotonic", lambda: float(next(clock)))
+    slept.clear()
+    module.settle(below=1.5, at_most=60)
+    assert 0 < len(slept) <= 6  # a load that never falls is waited for at most `at_most` seconds
