@@ -233,7 +233,8 @@ def _dial(host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to the host's SSH port with Nagle's algorithm off. SSH sends many small
     packets that wait on each other (key exchange, auth, each channel open and exec request); with
     Nagle on, the second of two small writes waits for the host's delayed ACK (40 ms on Linux), and
-    paramiko leaves it on. Measured on the test fleet: `kamal-nb details` on 3 hosts 0.45 s -> 0.38 s."""
+    paramiko leaves it on. Measured on the test fleet (benchmarks/startup.py): `kamal-nb details` on 3 hosts
+    0.45 s -> 0.40-0.43 s."""
     sock = socket.create_connection((host, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
