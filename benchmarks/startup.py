@@ -7,8 +7,9 @@ A fresh fleet of its own (10.226.0.0/24, names c3-*), web behind the proxy on ev
 last, jobs on the last, set up by the real Kamal at v1. Then, for each round-trip time (a delaying
 relay on the SSH path, see kamal_nb.testing.delay_relay; 0: none), `--rounds` rounds of:
 `kamal-nb version` / `kamal version`, `kamal-nb details` / `kamal details`, and `kamal-nb plan
-deploy` (Kamal has no plan), the tools alternating which goes first. Each is a new process with
-its own connections. Prints medians (wall and the tool process's CPU), the ratio kamal_nb/Kamal
+deploy` (Kamal has no plan), the tools alternating which goes first, and beside `details` the
+floor: benchmarks/ssh_floor.py, the least a Python process on paramiko takes to ask the hosts the
+same commands (so what is left above it is kamal_nb's). Each is a new process with its own connections. Prints medians (wall and the tool process's CPU), the ratio kamal_nb/Kamal
 as a terminal user sees it and against Kamal's work alone (its `kamal version` start-up
 subtracted), SSH sessions per host, the relay's CPU, and the load when the setting started.
 One warm-up of each command is not counted (it leaves Python's bytecode in place, as an install does).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import shutil
 import sys
 import tempfile
@@ -44,10 +46,11 @@ from kamal_nb.testing.sshlog import SshCounter
 
 SUBNET = "10.226.0"
 KAMAL_NB = str(Path(sys.executable).parent / "kamal-nb")
+FLOOR = str(Path(__file__).with_name("ssh_floor.py"))
 # operation -> the command of each tool (None: that tool has no such command)
 COMMANDS: dict[str, dict[str, list[str] | None]] = {
     "version": {"kamal_nb": [KAMAL_NB, "version"], "kamal": ["version"]},
-    "details": {"kamal_nb": [KAMAL_NB, "details"], "kamal": ["details"]},
+    "details": {"kamal_nb": [KAMAL_NB, "details"], "kamal": ["details"], "floor": []},
     "plan deploy": {"kamal_nb": [KAMAL_NB, "plan", "deploy"], "kamal": None},
 }
 
@@ -73,12 +76,16 @@ def main() -> None:
                 raise SystemExit(f"kamal setup failed:\n{setup.stdout[-2000:]}{setup.stderr[-2000:]}")
             env = tool_env(project)
 
+            floor = [sys.executable, FLOOR, floor_spec(project, info)]
+
             def command(operation: str, tool: str) -> list[str] | None:
-                words = COMMANDS[operation][tool]
-                return None if words is None else (words if tool == "kamal_nb" else [kamal, *words])
+                words = COMMANDS[operation].get(tool)
+                if words is None:
+                    return None
+                return {"kamal_nb": words, "kamal": [kamal, *words], "floor": floor}[tool]
 
             for operation in COMMANDS:  # warm-up: bytecode, Kamal's gem load paths
-                for tool in ("kamal_nb", "kamal"):
+                for tool in TOOLS:
                     argv = command(operation, tool)
                     if argv is not None:
                         run_process(argv, project, env)
@@ -87,7 +94,7 @@ def main() -> None:
                     print(f"  rtt {rtt:g} ms: load {load()}", file=sys.stderr, flush=True)
                     for round_ in range(args.rounds):
                         for operation in COMMANDS:
-                            for tool in in_turn(("kamal_nb", "kamal"), round_):
+                            for tool in in_turn(TOOLS, round_):
                                 argv = command(operation, tool)
                                 if argv is None:
                                     continue
@@ -104,6 +111,20 @@ def main() -> None:
             fleet.down()
     samples.close()
     report(samples, args.hosts, args.rtt_ms, args.rounds)
+
+
+TOOLS = ("kamal_nb", "kamal", "floor")
+
+
+def floor_spec(project: Path, info: FleetInfo) -> str:
+    """The floor's argument: each host's `details` commands as kamal_nb plans them, joined into one
+    exec per host as kamal_nb batches them, and how to log in."""
+    from kamal_nb.ops import catalog
+    from kamal_nb.ops.session import Session
+
+    plan = catalog.lookup(("details",)).planned(Session(project).context(), {})
+    hosts = {host: "; ".join(str(s.step) for s in plan.for_host(host)) for host in plan.hosts}
+    return json.dumps({"user": "root", "port": 22, "key": info.ssh_key, "hosts": hosts})
 
 
 def measure(
@@ -138,7 +159,7 @@ def measure(
 def report(samples: Samples, hosts: int, rtts: list[float], rounds: int) -> None:
     print(
         f"{'hosts':>5} {'rtt ms':>6} {'load':>5}  {'operation':<12} {'kamal_nb s':>10} {'kamal s':>8} {'ratio':>6} "
-        f"{'vs work':>7}  {'cpu nb':>6} {'cpu k':>6}  {'sess nb':>7} {'sess k':>6} {'relay cpu':>9}"
+        f"{'vs work':>7} {'floor s':>7} {'floor/k':>7}  {'cpu nb':>6} {'cpu k':>6}  {'sess nb':>7} {'sess k':>6} {'relay cpu':>9}"
     )
     for rtt in rtts:
         kamal_start = samples.median(operation="version", tool="kamal", rtt_ms=rtt)
@@ -148,9 +169,10 @@ def report(samples: Samples, hosts: int, rtts: list[float], rounds: int) -> None
             k_work = k - kamal_start if k is not None and kamal_start is not None and operation != "version" else None
             rows = samples.select(operation=operation, rtt_ms=rtt)
             first_load = rows[0].load if rows else 0.0
+            floor = samples.median(operation=operation, tool="floor", rtt_ms=rtt)
             print(
                 f"{hosts:>5} {rtt:>6g} {first_load:>5.1f}  {operation:<12} {seconds(nb):>10} {seconds(k):>8} "
-                f"{ratio(nb, k):>6} {ratio(nb, k_work):>7}  "
+                f"{ratio(nb, k):>6} {ratio(nb, k_work):>7} {seconds(floor):>7} {ratio(floor, k):>7}  "
                 f"{seconds(samples.median('tool_cpu_s', operation=operation, tool='kamal_nb', rtt_ms=rtt)):>6} "
                 f"{seconds(samples.median('tool_cpu_s', operation=operation, tool='kamal', rtt_ms=rtt)):>6}  "
                 f"{_num(samples.median('sessions_per_host', operation=operation, tool='kamal_nb', rtt_ms=rtt)):>7} "
@@ -160,7 +182,7 @@ def report(samples: Samples, hosts: int, rtts: list[float], rounds: int) -> None
     print(
         f"(medians of {rounds} rounds, each command a new process, the tools alternating which goes first; "
         "'vs work': against Kamal's time minus its `kamal version` start-up; cpu: the tool process's own "
-        "CPU seconds; sess: SSH sessions per host from the sshd logs; relay cpu: the delay relay's CPU "
+        "CPU seconds; floor: benchmarks/ssh_floor.py, a bare paramiko process asking the same commands; sess: SSH sessions per host from the sshd logs; relay cpu: the delay relay's CPU "
         "over all the setting's samples; load: the 1-minute load average when the row's first sample started)"
     )
 
