@@ -7,9 +7,9 @@ The scripts run one after the other, as listed in RUNS, each writing its samples
 (`--json`); each row of the table is the medians of one measurement (an operation at a fleet size
 and round-trip time), with the 1-minute load average when its first sample was taken, and the ratio
 to Kamal twice: as a terminal user sees it, and against Kamal's work alone (its `kamal version`
-start-up subtracted, where the script measures it); where the script measures the machine's floor
-for a question (benchmarks/scale.py: the hosts' busy CPU during it over the cores), it follows
-kamal_nb's time. The scripts' own reports go to stderr as they run; the table, in markdown, to stdout.
+start-up subtracted, where the script measures it); where the script measures a floor for a
+question, it follows kamal_nb's time: the hosts' busy CPU during it over the cores (benchmarks/scale.py),
+or a bare paramiko process asking the hosts the same commands (benchmarks/startup.py). The scripts' own reports go to stderr as they run; the table, in markdown, to stdout.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class Row:
     operation: str
     ours: str  # the kamal_nb tool compared (the scripts measure it several ways)
     kamal: str | None = "kamal"  # None: Kamal has no such command
+    # the tool whose time is the floor for it (startup.py's bare paramiko process); else the
+    # samples' own floor_s, where the script measures one
+    floor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ RUNS = (
         ("--hosts", "3"),
         (
             Row("`kamal-nb version`, process", "version", "kamal_nb"),
-            Row("`kamal-nb details`, process", "details", "kamal_nb"),
+            Row("`kamal-nb details`, process", "details", "kamal_nb", floor="floor"),
         ),
     ),
     Run(
@@ -149,8 +152,13 @@ def rows_of(run: Run, samples: list[dict[str, Any]]) -> list[str]:
                 if row.kamal
                 else commands(median(samples, "sessions_per_host", tool=row.ours, **where))
             )
-            # the machine's floor for it, where the script measures one (the hosts' busy CPU / the cores)
-            floor = median(samples, "floor_s", tool=row.ours, **where)
+            # the floor for it, where the script measures one: a bare process's time (startup.py), or
+            # the hosts' busy CPU over the cores (scale.py)
+            floor = (
+                median(samples, "wall_s", tool=row.floor, **where)
+                if row.floor
+                else median(samples, "floor_s", tool=row.ours, **where)
+            )
             ours_cell = seconds(ours) if floor is None else f"{seconds(ours)} (floor {seconds(floor)})"
             lines.append(
                 f"| {row.what} | {hosts} | {rtt:g} | {taken[0]['load']:.1f} | {seconds(kamal)} | {ours_cell} "

@@ -73,6 +73,19 @@ def test_the_machines_floor_follows_kamal_nbs_time_where_the_script_measured_it(
     ]
 
 
+def test_a_floor_measured_as_a_tool_of_its_own_follows_kamal_nbs_time() -> None:
+    module = table()
+    row = module.Row("`kamal-nb details`, process", "details", "kamal_nb", floor="floor")
+    samples = [
+        {**sample(tool, wall, 0, 1.2, 1.0), "operation": "details"}
+        for tool, wall in (("kamal", 1.1), ("kamal_nb", 0.45), ("floor", 0.35), ("floor", 0.33), ("kamal_nb", 0.43))
+    ]
+    assert module.rows_of(module.Run("startup.py", (), (row,)), samples) == [
+        "| `kamal-nb details`, process | 3 | 0 | 1.2 | 1.10 s | 0.44 s (floor 0.34 s) | 0.40x | - | 1.0 -> 1.0 "
+        "| `benchmarks/startup.py` |"
+    ]
+
+
 def test_each_script_waits_a_bounded_time_for_the_load_to_settle(monkeypatch: Any) -> None:
     module = table()
     loads = iter([9.0, 4.0, 1.0, 1.0])
