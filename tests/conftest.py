@@ -18,7 +18,28 @@ from tests.fleet.helpers import require_fleet
 REPO = Path(__file__).resolve().parent.parent
 # The test fleet has its own names and subnet, so that a demo fleet (10.200.0.0/24) can stay up.
 # KAMAL_NB_TEST_FLEET=N (0-9) gives a test run a fleet of its own, for test runs side by side.
-_ID = os.environ.get("KAMAL_NB_TEST_FLEET", "")
+_RUN_ID = os.environ.get("KAMAL_NB_TEST_FLEET", "")
+# The tutorial's images are built once per test run, under a lock, whichever worker needs them first.
+os.environ.setdefault("KAMAL_NB_IMAGE_CACHE", str(REPO / ".fleet" / f"test{_RUN_ID}" / "image-cache"))
+
+
+def worker_fleet_number(run_id: str, worker: str) -> str:
+    """The fleet number of a pytest-xdist worker (``gw0``, ``gw1``...): the first keeps the run's own,
+    the others take the next numbers from 5 on that it does not use, so that every worker has its
+    fleets (the test fleet and those the tests bring up, all named after the number) to itself."""
+    index = int(worker.removeprefix("gw") or 0)
+    if index == 0:
+        return run_id
+    others = [n for n in "5678901234" if n != run_id]
+    if index > len(others):
+        raise pytest.UsageError(f"at most {len(others) + 1} workers: each needs a fleet number (0-9) of its own")
+    return others[index - 1]
+
+
+_ID = worker_fleet_number(_RUN_ID, os.environ.get("PYTEST_XDIST_WORKER", ""))
+if _ID != _RUN_ID:
+    # set before any test module reads it: the tests that bring up fleets of their own name them after it
+    os.environ["KAMAL_NB_TEST_FLEET"] = _ID
 TEST_FLEET = (
     {"prefix": f"t{_ID}-", "bridge": f"t{_ID}br0", "subnet": f"10.21{_ID}.0"}
     if _ID.isdigit() and len(_ID) == 1
@@ -107,7 +128,9 @@ def test_home() -> Path:
 
 
 def make_test_fleet() -> Fleet:
-    base = os.environ.get("KAMAL_NB_TEST_FLEET_BASE") or REPO / ".fleet" / f"test{_ID}"
+    given = os.environ.get("KAMAL_NB_TEST_FLEET_BASE")
+    # a base given for the run: each worker's fleet in a folder of its own beside the first's
+    base = (given if _ID == _RUN_ID else f"{given}-{_ID}") if given else REPO / ".fleet" / f"test{_ID}"
     return Fleet(base, **TEST_FLEET)
 
 
