@@ -30,8 +30,9 @@ def ask(host: str, wire: str, user: str, port: int, key: paramiko.PKey, errors: 
         _, stdout, stderr = client.exec_command(wire, timeout=60)
         stdout.read()
         stderr.read()
-        if stdout.channel.recv_exit_status() != 0:
-            errors.append(f"{host}: exit {stdout.channel.recv_exit_status()}")
+        status = stdout.channel.recv_exit_status()
+        if status != 0:
+            errors.append(f"{host}: exit {status}")
         client.close()
     except Exception as error:  # reported by the parent, which fails loudly
         errors.append(f"{host}: {error}")

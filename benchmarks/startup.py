@@ -9,8 +9,9 @@ relay on the SSH path, see kamal_nb.testing.delay_relay; 0: none), `--rounds` ro
 `kamal-nb version` / `kamal version`, `kamal-nb details` / `kamal details`, and `kamal-nb plan
 deploy` (Kamal has no plan), the tools alternating which goes first, and beside `details` the
 floor: benchmarks/ssh_floor.py, the least a Python process on paramiko takes to ask the hosts the
-same commands (so what is left above it is kamal_nb's). Each is a new process with its own connections. Prints medians (wall and the tool process's CPU), the ratio kamal_nb/Kamal
-as a terminal user sees it and against Kamal's work alone (its `kamal version` start-up
+same commands (so what is left above it is kamal_nb's). Each is a new process with its own
+connections. Prints medians (wall and the tool process's CPU), the ratio kamal_nb/Kamal as a
+terminal user sees it and against Kamal's work alone (its `kamal version` start-up
 subtracted), SSH sessions per host, the relay's CPU, and the load when the setting started.
 One warm-up of each command is not counted (it leaves Python's bytecode in place, as an install does).
 """
@@ -47,7 +48,9 @@ from kamal_nb.testing.sshlog import SshCounter
 SUBNET = "10.226.0"
 KAMAL_NB = str(Path(sys.executable).parent / "kamal-nb")
 FLOOR = str(Path(__file__).with_name("ssh_floor.py"))
-# operation -> the command of each tool (None: that tool has no such command)
+TOOLS = ("kamal_nb", "kamal", "floor")
+# operation -> the command of each tool (missing or None: that tool has no such command; the floor's
+# argv is made once the fleet is up, from kamal_nb's plan)
 COMMANDS: dict[str, dict[str, list[str] | None]] = {
     "version": {"kamal_nb": [KAMAL_NB, "version"], "kamal": ["version"]},
     "details": {"kamal_nb": [KAMAL_NB, "details"], "kamal": ["details"], "floor": []},
@@ -113,9 +116,6 @@ def main() -> None:
     report(samples, args.hosts, args.rtt_ms, args.rounds)
 
 
-TOOLS = ("kamal_nb", "kamal", "floor")
-
-
 def floor_spec(project: Path, info: FleetInfo) -> str:
     """The floor's argument: each host's `details` commands as kamal_nb plans them, joined into one
     exec per host as kamal_nb batches them, and how to log in."""
@@ -124,7 +124,7 @@ def floor_spec(project: Path, info: FleetInfo) -> str:
 
     plan = catalog.lookup(("details",)).planned(Session(project).context(), {})
     hosts = {host: "; ".join(str(s.step) for s in plan.for_host(host)) for host in plan.hosts}
-    return json.dumps({"user": "root", "port": 22, "key": info.ssh_key, "hosts": hosts})
+    return json.dumps({"user": info.ssh_user, "port": 22, "key": info.ssh_key, "hosts": hosts})
 
 
 def measure(
