@@ -8,8 +8,10 @@ The scripts run one after the other, as listed in RUNS, each writing its samples
 and round-trip time), with the 1-minute load average when its first sample was taken, and the ratio
 to Kamal twice: as a terminal user sees it, and against Kamal's work alone (its `kamal version`
 start-up subtracted, where the script measures it); where the script measures a floor for a
-question, it follows kamal_nb's time: the hosts' busy CPU during it over the cores (benchmarks/scale.py),
-or a bare paramiko process asking the hosts the same commands (benchmarks/startup.py). The scripts' own reports go to stderr as they run; the table, in markdown, to stdout.
+question, it follows kamal_nb's time: the hosts' busy CPU during it over the cores
+(benchmarks/scale.py), or a bare paramiko process asking the hosts the same commands
+(benchmarks/startup.py). The scripts' own reports go to stderr as they run; the table, in markdown,
+to stdout.
 """
 
 from __future__ import annotations

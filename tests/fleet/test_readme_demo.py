@@ -47,8 +47,8 @@ def test_the_readme_demo_command_runs_as_written(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if k not in ("KEEP_FLEET", "KAMAL_NB_FLEET_BASE", "DEMO_OUT")}
     env |= {"DEMO_OUT": str(out), "KAMAL_NB_FLEET_NUMBER": NUMBER}
-    # the tutorial's root filesystem is shared with this run's tutorial tests (one build, under a lock)
-    env["KAMAL_NB_IMAGE_CACHE"] = os.environ["KAMAL_NB_IMAGE_CACHE"]  # tests/conftest.py sets it
+    # the tutorial's root filesystem is shared with this run's tutorial tests (one build, under a
+    # lock): tests/conftest.py sets KAMAL_NB_IMAGE_CACHE for the whole run, and env carries it
     done = subprocess.run(
         ["bash", "-c", line], cwd=REPO, env=env, capture_output=True, text=True, timeout=1500, check=False
     )
